@@ -1,0 +1,323 @@
+#pragma once
+/// @file
+/// The reverse-mode autodiff tape (Stan-like): Tape records one node per tensor op in a 64-byte aligned
+/// arena; Var<T> is a cheap handle to a value and its gradient on a tape; backward() is a reverse loop over
+/// the recorded nodes. Gradients accumulate, so a value used twice receives the sum of both uses.
+
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "strata/autograd/arena.hpp"
+#include "strata/autograd/parameter.hpp"
+#include "strata/core/error.hpp"
+#include "strata/core/tensor.hpp"
+
+namespace strata {
+
+class Tape;
+template <class T>
+class Var;
+
+namespace detail {
+
+/// Blocks template argument deduction (C++20's std::type_identity).
+template <class T>
+struct identity {
+    using type = T;
+};
+template <class T>
+using identity_t = typename identity<T>::type;
+
+/// Type-erased storage of one value on the tape (lives in the arena).
+struct VarSlot {
+    void* value;
+    void* grad;  ///< null until a gradient reaches the value
+    Shape shape;
+    bool requires_grad;
+};
+
+/// One recorded op: knows its output slot and how to push the output's gradient to its inputs.
+struct Node {
+    VarSlot* output;
+    const char* name;
+    virtual void backward() = 0;
+
+protected:
+    Node(VarSlot* out, const char* op_name) : output(out), name(op_name) {}
+    ~Node() = default;  // never run: nodes die with an arena rewind
+};
+
+template <class F>
+struct LambdaNode final : Node {
+    LambdaNode(VarSlot* out, const char* op_name, F&& f) : Node(out, op_name), fn(std::move(f)) {}
+    void backward() override { fn(); }
+    F fn;
+};
+
+}  // namespace detail
+
+/// Records tensor ops for reverse-mode differentiation.
+///
+/// Typical step: `tape.rewind(); auto x = tape.constant(batch); auto loss = f(model, x); loss.backward();`.
+/// Every Var made on the tape is valid until the next rewind(); using one afterwards throws LifetimeError.
+/// A Tape is not thread-safe: use one per thread.
+class Tape {
+public:
+    /// A tape whose arena starts with `arena_bytes` (it grows as needed and keeps its size across rewinds).
+    explicit Tape(std::size_t arena_bytes = std::size_t{1} << 20) : arena_(arena_bytes) { nodes_.reserve(1024); }
+    Tape(const Tape&) = delete;
+    Tape& operator=(const Tape&) = delete;
+
+    /// A value that needs no gradient, viewing `t` without copying it (t must outlive the step).
+    template <class T>
+    Var<T> constant(const Tensor<T>& t) {
+        return make_var<T>(const_cast<T*>(t.data()), t.shape(), false);
+    }
+    /// A value that needs no gradient, copied into the arena.
+    template <class T>
+    Var<T> constant_copy(TensorView<const detail::identity_t<T>> t) {
+        Var<T> v = make_output<T>(t.shape(), false);
+        std::memcpy(v.mutable_value().data(), t.data(), sizeof(T) * static_cast<std::size_t>(t.numel()));
+        return v;
+    }
+    /// A leaf value that receives a gradient, copied into the arena; read `grad()` after backward.
+    template <class T>
+    Var<T> variable(TensorView<const detail::identity_t<T>> t) {
+        Var<T> v = make_output<T>(t.shape(), true);
+        std::memcpy(v.mutable_value().data(), t.data(), sizeof(T) * static_cast<std::size_t>(t.numel()));
+        return v;
+    }
+    template <class T>
+    Var<T> variable(const Tensor<T>& t) {
+        return variable<T>(t.view());
+    }
+    /// A value that views a parameter; backward accumulates into `p.grad` directly.
+    template <class T>
+    Var<T> parameter(Parameter<T>& p) {
+        check<ShapeError>(p.grad.shape() == p.value.shape(), "parameter gradient of shape ", p.grad.shape(),
+                          " does not match its value's shape ", p.value.shape());
+        auto* slot = new (arena_.allocate(sizeof(detail::VarSlot)))
+            detail::VarSlot{p.value.data(), p.grad.data(), p.value.shape(), p.requires_grad};
+        if (!p.requires_grad) slot->grad = nullptr;
+        return Var<T>(this, slot, generation_);
+    }
+
+    /// For op authors: a new value of `shape` with uninitialised arena memory.
+    template <class T>
+    Var<T> make_output(const Shape& shape, bool requires_grad) {
+        T* data = arena_.allocate_array<T>(static_cast<std::size_t>(shape.numel()));
+        return make_var<T>(data, shape, requires_grad);
+    }
+    /// For op authors: `n` uninitialised T in the arena (buffers saved for backward), valid until rewind().
+    template <class T>
+    T* buffer(index_t n) {
+        return arena_.allocate_array<T>(static_cast<std::size_t>(n));
+    }
+
+    /// True when an op over these inputs must record a node: recording is on and some input needs a gradient.
+    template <class... V>
+    bool needs_grad(const V&... inputs) const {
+        return grad_enabled_ && (false || ... || inputs.requires_grad());
+    }
+
+    /// For op authors: records the backward of the op that produced `output`. `backward` must be trivially
+    /// destructible (capture Vars, pointers and numbers by value): the arena never runs destructors.
+    template <class T, class F>
+    void record(const char* name, const Var<T>& output, F&& backward) {
+        using Fn = std::decay_t<F>;
+        static_assert(std::is_trivially_destructible_v<Fn>,
+                      "a backward lambda may capture only trivially destructible things (Vars, pointers, numbers)");
+        void* mem = arena_.allocate(sizeof(detail::LambdaNode<Fn>));
+        nodes_.push_back(new (mem) detail::LambdaNode<Fn>(output.slot(), name, Fn(std::forward<F>(backward))));
+    }
+
+    /// Runs backward from the scalar `root` (its gradient seeded with 1).
+    template <class T>
+    void backward(const Var<T>& root);
+    /// Runs backward from `root` with its gradient seeded by `seed` (same shape as root).
+    template <class T>
+    void backward(const Var<T>& root, TensorView<const detail::identity_t<T>> seed);
+
+    /// Forgets every recorded node and value; the arena's memory is kept for the next step.
+    void rewind() {
+        arena_.rewind();
+        nodes_.clear();
+        ++generation_;
+        backward_done_ = false;
+    }
+
+    /// Whether ops record nodes (false inside a NoGradGuard).
+    bool grad_enabled() const { return grad_enabled_; }
+    void set_grad_enabled(bool enabled) { grad_enabled_ = enabled; }
+
+    /// Number of nodes recorded since the last rewind.
+    std::size_t node_count() const { return nodes_.size(); }
+    /// Name of recorded node `i` (in recording order).
+    const char* node_name(std::size_t i) const { return nodes_.at(i)->name; }
+    /// Incremented by every rewind; Vars remember the generation they were made in.
+    std::uint64_t generation() const { return generation_; }
+    /// The arena, for inspection (bytes in use, blocks held).
+    const Arena& arena() const { return arena_; }
+
+private:
+    template <class T>
+    friend class Var;
+
+    template <class T>
+    Var<T> make_var(T* data, const Shape& shape, bool requires_grad) {
+        auto* slot = new (arena_.allocate(sizeof(detail::VarSlot)))
+            detail::VarSlot{data, nullptr, shape, requires_grad};
+        return Var<T>(this, slot, generation_);
+    }
+
+    void run_backward() {
+        check<LifetimeError>(!backward_done_,
+                             "backward() was already run on this tape; call rewind() before the next step");
+        backward_done_ = true;
+        for (std::size_t i = nodes_.size(); i-- > 0;) {
+            detail::Node* node = nodes_[i];
+            if (node->output->grad != nullptr) node->backward();
+        }
+    }
+
+    Arena arena_;
+    std::vector<detail::Node*> nodes_;
+    std::uint64_t generation_ = 1;
+    bool grad_enabled_ = true;
+    bool backward_done_ = false;
+};
+
+/// Turns recording off for its lifetime (evaluation): ops still compute values but record no nodes.
+class NoGradGuard {
+public:
+    explicit NoGradGuard(Tape& tape) : tape_(tape), previous_(tape.grad_enabled()) { tape.set_grad_enabled(false); }
+    ~NoGradGuard() { tape_.set_grad_enabled(previous_); }
+    NoGradGuard(const NoGradGuard&) = delete;
+    NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+private:
+    Tape& tape_;
+    bool previous_;
+};
+
+/// A cheap handle (three words, trivially copyable) to a value and its gradient on a Tape.
+template <class T>
+class Var {
+public:
+    using value_type = T;
+
+    /// A null handle; defined() is false.
+    Var() = default;
+
+    bool defined() const { return slot_ != nullptr; }
+    /// The tape this value lives on.
+    Tape& tape() const {
+        check_alive();
+        return *tape_;
+    }
+    const Shape& shape() const {
+        check_alive();
+        return slot_->shape;
+    }
+    index_t numel() const { return shape().numel(); }
+    /// Dimension `i` (negative counts from the end).
+    index_t dim(int i) const { return shape()[i]; }
+    /// Whether backward computes a gradient for this value.
+    bool requires_grad() const {
+        check_alive();
+        return slot_->requires_grad;
+    }
+
+    /// The value.
+    TensorView<const T> value() const {
+        check_alive();
+        return {static_cast<const T*>(slot_->value), slot_->shape};
+    }
+    /// For op authors: the value, writable (only while computing it).
+    TensorView<T> mutable_value() const {
+        check_alive();
+        return {static_cast<T*>(slot_->value), slot_->shape};
+    }
+    /// Whether a gradient has reached this value (its gradient buffer exists).
+    bool has_grad() const {
+        check_alive();
+        return slot_->grad != nullptr;
+    }
+    /// The gradient, zero-initialised on first access; throws ArgumentError if the value needs none.
+    TensorView<T> grad() const {
+        check_alive();
+        check<ArgumentError>(slot_->requires_grad, "grad() of a value that does not require a gradient (shape ",
+                             slot_->shape, ")");
+        if (slot_->grad == nullptr) {
+            const auto n = static_cast<std::size_t>(slot_->shape.numel());
+            T* g = tape_->arena_.template allocate_array<T>(n);
+            std::memset(static_cast<void*>(g), 0, n * sizeof(T));
+            slot_->grad = g;
+        }
+        return {static_cast<T*>(slot_->grad), slot_->shape};
+    }
+
+    /// The single element of a one-element value; throws ShapeError otherwise.
+    T item() const {
+        check<ShapeError>(numel() == 1, "item() of a value with shape ", shape(), " (needs exactly one element)");
+        return value()[0];
+    }
+    /// A copy of the value that outlives the tape step.
+    Tensor<T> to_tensor() const { return Tensor<T>::from(value()); }
+
+    /// Backward from this scalar value.
+    void backward() const { tape().backward(*this); }
+
+    /// For op authors: the type-erased slot.
+    detail::VarSlot* slot() const { return slot_; }
+
+private:
+    friend class Tape;
+    Var(Tape* tape, detail::VarSlot* slot, std::uint64_t generation)
+        : tape_(tape), slot_(slot), generation_(generation) {}
+
+    void check_alive() const {
+        if (slot_ == nullptr) throw LifetimeError("use of an undefined Var (default-constructed)");
+#ifndef STRATA_NO_LIFETIME_CHECKS
+        if (generation_ != tape_->generation_)
+            throw LifetimeError(detail::concat("use of a Var made in tape step ", generation_,
+                                               " after the tape was rewound (now step ", tape_->generation_,
+                                               "); copy values out with to_tensor() before rewind()"));
+#endif
+    }
+
+    Tape* tape_ = nullptr;
+    detail::VarSlot* slot_ = nullptr;
+    std::uint64_t generation_ = 0;
+};
+
+template <class T>
+void Tape::backward(const Var<T>& root) {
+    check<ShapeError>(root.numel() == 1, "backward() needs a scalar (one-element) root, got shape ",
+                      root.shape(), "; pass a seed gradient for non-scalar roots");
+    check<ArgumentError>(root.requires_grad(),
+                         "backward() of a value that does not require a gradient (no parameter or variable "
+                         "reaches it, or it was computed under NoGradGuard)");
+    root.grad()[0] += T(1);
+    run_backward();
+}
+
+template <class T>
+void Tape::backward(const Var<T>& root, TensorView<const detail::identity_t<T>> seed) {
+    check_shape(seed.shape(), root.shape(), "backward seed");
+    check<ArgumentError>(root.requires_grad(), "backward() of a value that does not require a gradient");
+    root.grad().array() += seed.array();
+    run_backward();
+}
+
+/// Throws ArgumentError unless `a` and `b` live on the same tape.
+template <class T>
+inline void check_same_tape(const Var<T>& a, const Var<T>& b, const char* op) {
+    check<ArgumentError>(&a.tape() == &b.tape(), op, ": operands live on different tapes");
+}
+
+}  // namespace strata

@@ -1,0 +1,53 @@
+#pragma once
+/// @file
+/// add(a, b) = a + b, elementwise with NumPy broadcasting (a bias [C] or [1,C,1,1] onto [N,C,H,W]).
+
+#include "strata/autograd/tape.hpp"
+#include "strata/ops/detail/broadcast.hpp"
+
+namespace strata {
+
+/// Elementwise a + b with broadcasting; the gradient of a broadcast operand is summed over its repeats.
+/// Throws ShapeError when the shapes cannot be broadcast together.
+template <class T>
+Var<T> add(const Var<T>& a, const Var<T>& b) {
+    check_same_tape(a, b, "add");
+    Tape& tape = a.tape();
+    const bool grad = tape.needs_grad(a, b);
+    if (a.shape() == b.shape()) {
+        Var<T> out = tape.make_output<T>(a.shape(), grad);
+        out.mutable_value().array() = a.value().array() + b.value().array();
+        if (grad)
+            tape.record("add", out, [a, b, out] {
+                if (a.requires_grad()) a.grad().array() += out.grad().array();
+                if (b.requires_grad()) b.grad().array() += out.grad().array();
+            });
+        return out;
+    }
+    const detail::Broadcast plan(a.shape(), b.shape(), "add");
+    Var<T> out = tape.make_output<T>(plan.out, grad);
+    {
+        const T *pa = a.value().data(), *pb = b.value().data();
+        T* po = out.mutable_value().data();
+        plan.for_each([&](index_t o, index_t i, index_t j) { po[o] = pa[i] + pb[j]; });
+    }
+    if (grad)
+        tape.record("add", out, [a, b, out, plan] {
+            const T* g = out.grad().data();
+            T* ga = a.requires_grad() ? a.grad().data() : nullptr;
+            T* gb = b.requires_grad() ? b.grad().data() : nullptr;
+            plan.for_each([&](index_t o, index_t i, index_t j) {
+                if (ga) ga[i] += g[o];
+                if (gb) gb[j] += g[o];
+            });
+        });
+    return out;
+}
+
+/// a + b.
+template <class T>
+Var<T> operator+(const Var<T>& a, const Var<T>& b) {
+    return add(a, b);
+}
+
+}  // namespace strata
