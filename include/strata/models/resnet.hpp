@@ -1,0 +1,188 @@
+#pragma once
+/// @file
+/// The ResNet family and its plain twins: ImageNet-style resnet18/34/50 and plain18/34 (torchvision topology and
+/// parameter names), and CIFAR-style 6n+2 nets (He et al. 2016, Sec. 4.2): resnet20/32/44/56/110, plain20/...
+
+#include <vector>
+
+#include "strata/nn/activation.hpp"
+#include "strata/nn/linear.hpp"
+#include "strata/nn/residual.hpp"
+
+namespace strata::models {
+
+using nn::Norm;
+using nn::Shortcut;
+
+/// The first layers of the net.
+enum class Stem {
+    imagenet,  ///< 7x7/2 conv + BN + ReLU + 3x3/2 max-pool (torchvision)
+    cifar,     ///< 3x3/1 conv + BN + ReLU, no pooling
+};
+
+/// Which residual block a net is made of.
+enum class BlockType { basic, bottleneck };
+
+/// Options of the ResNet factories (defaults: torchvision's ResNet on 3x224x224, 1000 classes).
+struct ResNetOptions {
+    STRATA_ARG(index_t, in_channels) = 3;
+    STRATA_ARG(index_t, num_classes) = 1000;
+    STRATA_ARG(Stem, stem) = Stem::imagenet;
+    /// Shortcut::none makes the plain twin; the plain factories set it.
+    STRATA_ARG(Shortcut, shortcut) = Shortcut::projection;
+    STRATA_ARG(Norm, norm) = Norm::batch;
+    /// Start every residual branch at zero (last BN gamma, or last conv without normalisation).
+    STRATA_ARG(bool, zero_init_residual) = false;
+    /// Stage widths (ImageNet-style: 64,128,256,512; CIFAR-style: 16,32,64). Empty: the family's default.
+    STRATA_ARG(std::vector<index_t>, widths);
+    /// Seed of the weight initialisation (Kaiming normal, fan-out, for convs; PyTorch's default for the FC).
+    STRATA_ARG(std::uint64_t, seed) = 0;
+};
+
+/// A residual (or plain) network: stem, stages layer1..layerK of blocks, global average pool, FC.
+template <class T>
+class ResNet : public nn::Module<T> {
+public:
+    /// Builds a net of `blocks_per_stage[i]` blocks in stage i. Throws ArgumentError on empty or mismatched
+    /// stages/widths.
+    ResNet(BlockType block, const std::vector<index_t>& blocks_per_stage, const ResNetOptions& options)
+        : options_(options) {
+        std::vector<index_t> widths = options.widths();
+        if (widths.empty())
+            widths = options.stem() == Stem::imagenet ? std::vector<index_t>{64, 128, 256, 512}
+                                                      : std::vector<index_t>{16, 32, 64};
+        widths.resize(std::max(widths.size(), blocks_per_stage.size()), widths.back() * 2);
+        check<ArgumentError>(!blocks_per_stage.empty(), "ResNet: needs at least one stage");
+        check<ArgumentError>(options.in_channels() > 0 && options.num_classes() > 0,
+                             "ResNet: in_channels and num_classes must be positive, got ", options.in_channels(),
+                             " and ", options.num_classes());
+        const bool bn = options.norm() == Norm::batch;
+        const index_t stem_width = widths[0];
+        if (options.stem() == Stem::imagenet) {
+            conv1_ = &this->register_module(
+                "conv1", nn::make<nn::Conv2d<T>>(
+                             nn::Conv2dOptions(options.in_channels(), stem_width, 7).stride(2).padding(3).bias(!bn)));
+        } else {
+            conv1_ = &this->register_module(
+                "conv1", nn::make<nn::Conv2d<T>>(nn::Conv2dOptions(options.in_channels(), stem_width, 3).padding(1).bias(!bn)));
+        }
+        if (bn) bn1_ = &this->register_module("bn1", nn::make<nn::BatchNorm2d<T>>(nn::BatchNormOptions(stem_width)));
+        if (options.stem() == Stem::imagenet)
+            maxpool_ = &this->register_module("maxpool", nn::make<nn::MaxPool2d<T>>(nn::Pool2dOptions(3).stride(2).padding(1)));
+
+        index_t in = stem_width;
+        for (std::size_t s = 0; s < blocks_per_stage.size(); ++s) {
+            check<ArgumentError>(blocks_per_stage[s] > 0, "ResNet: stage ", s + 1, " has ", blocks_per_stage[s], " blocks");
+            auto stage = nn::make<nn::Sequential<T>>();
+            for (index_t b = 0; b < blocks_per_stage[s]; ++b) {
+                const index_t stride = (b == 0 && s > 0) ? 2 : 1;
+                const auto bo = nn::BlockOptions(in, widths[s]).stride(stride).shortcut(options.shortcut()).norm(options.norm());
+                nn::ResidualBlock<T>* blk;
+                if (block == BlockType::basic)
+                    blk = &stage->push_back(nn::make<nn::BasicBlock<T>>(bo));
+                else
+                    blk = &stage->push_back(nn::make<nn::Bottleneck<T>>(bo));
+                blocks_.push_back(blk);
+                in = blk->out_channels();
+            }
+            stages_.push_back(&this->register_module("layer" + std::to_string(s + 1), std::move(stage)));
+        }
+        avgpool_ = &this->register_module("avgpool", nn::make<nn::GlobalAvgPool2d<T>>());
+        fc_ = &this->register_module("fc", nn::make<nn::Linear<T>>(nn::LinearOptions(in, options.num_classes())));
+        initialise();
+    }
+
+    Var<T> forward(const Var<T>& x) override {
+        Var<T> y = features(x);
+        return (*fc_)(flatten((*avgpool_)(y)));
+    }
+    std::string type_name() const override { return "ResNet"; }
+
+    /// The feature map after the last stage (before pooling).
+    Var<T> features(const Var<T>& x) {
+        Var<T> y = (*conv1_)(x);
+        if (bn1_) y = (*bn1_)(y);
+        y = relu(y);
+        if (maxpool_) y = (*maxpool_)(y);
+        for (nn::Sequential<T>* stage : stages_) y = (*stage)(y);
+        return y;
+    }
+
+    /// The stages (layer1, layer2, ...).
+    const std::vector<nn::Sequential<T>*>& stages() const { return stages_; }
+    /// Every block, in order.
+    const std::vector<nn::ResidualBlock<T>*>& blocks() const { return blocks_; }
+    nn::Conv2d<T>& stem_conv() { return *conv1_; }
+    nn::Linear<T>& fc() { return *fc_; }
+    const ResNetOptions& options() const { return options_; }
+
+private:
+    void initialise() {
+        Generator gen(options_.seed());
+        for (auto& [name, m] : this->named_modules()) {
+            if (auto* c = dynamic_cast<nn::Conv2d<T>*>(m)) {
+                nn::init::kaiming_normal(c->weight().value, nn::init::FanMode::fan_out, gen);
+                if (c->bias()) c->bias()->value.fill(T(0));
+            } else if (auto* l = dynamic_cast<nn::Linear<T>*>(m)) {
+                l->reset_parameters(gen);
+            }
+        }
+        if (options_.zero_init_residual())
+            for (auto* b : blocks_)
+                if (options_.shortcut() != Shortcut::none) b->zero_init_residual();
+    }
+
+    ResNetOptions options_;
+    nn::Conv2d<T>* conv1_ = nullptr;
+    nn::BatchNorm2d<T>* bn1_ = nullptr;
+    nn::MaxPool2d<T>* maxpool_ = nullptr;
+    std::vector<nn::Sequential<T>*> stages_;
+    std::vector<nn::ResidualBlock<T>*> blocks_;
+    nn::GlobalAvgPool2d<T>* avgpool_ = nullptr;
+    nn::Linear<T>* fc_ = nullptr;
+};
+
+/// ResNet-18 (BasicBlock, [2, 2, 2, 2]); 11,689,512 parameters with the defaults, as torchvision's.
+template <class T = float>
+std::unique_ptr<ResNet<T>> resnet18(ResNetOptions o = {}) {
+    return std::make_unique<ResNet<T>>(BlockType::basic, std::vector<index_t>{2, 2, 2, 2}, o);
+}
+/// ResNet-34 (BasicBlock, [3, 4, 6, 3]).
+template <class T = float>
+std::unique_ptr<ResNet<T>> resnet34(ResNetOptions o = {}) {
+    return std::make_unique<ResNet<T>>(BlockType::basic, std::vector<index_t>{3, 4, 6, 3}, o);
+}
+/// ResNet-50 (Bottleneck, [3, 4, 6, 3]).
+template <class T = float>
+std::unique_ptr<ResNet<T>> resnet50(ResNetOptions o = {}) {
+    return std::make_unique<ResNet<T>>(BlockType::bottleneck, std::vector<index_t>{3, 4, 6, 3}, o);
+}
+/// Plain-18: ResNet-18 without shortcuts.
+template <class T = float>
+std::unique_ptr<ResNet<T>> plain18(ResNetOptions o = {}) {
+    return resnet18<T>(o.shortcut(Shortcut::none));
+}
+/// Plain-34: ResNet-34 without shortcuts.
+template <class T = float>
+std::unique_ptr<ResNet<T>> plain34(ResNetOptions o = {}) {
+    return resnet34<T>(o.shortcut(Shortcut::none));
+}
+
+/// CIFAR-style 6n+2 net (He et al. 2016, Sec. 4.2): 3x3 stem of 16, three stages of n BasicBlocks of widths
+/// 16/32/64, option-A shortcuts (unless the options say otherwise), global average pool, FC. `depth` must be
+/// 6n+2 (20, 32, 44, 56, 110, ...); throws ArgumentError naming the depth otherwise. Defaults: 3 input channels,
+/// 10 classes.
+template <class T = float>
+std::unique_ptr<ResNet<T>> cifar_resnet(int depth, ResNetOptions o = ResNetOptions().num_classes(10).shortcut(Shortcut::zero_pad)) {
+    check<ArgumentError>(depth >= 8 && (depth - 2) % 6 == 0, "cifar_resnet: depth must be 6n+2 (20, 32, 44, 56, 110), got ",
+                         depth);
+    const index_t n = (depth - 2) / 6;
+    return std::make_unique<ResNet<T>>(BlockType::basic, std::vector<index_t>{n, n, n}, o.stem(Stem::cifar));
+}
+/// The plain twin of cifar_resnet(depth).
+template <class T = float>
+std::unique_ptr<ResNet<T>> cifar_plain(int depth, ResNetOptions o = ResNetOptions().num_classes(10)) {
+    return cifar_resnet<T>(depth, o.shortcut(Shortcut::none));
+}
+
+}  // namespace strata::models

@@ -1,0 +1,78 @@
+#pragma once
+/// @file
+/// Parameter-free layers: ReLU, Flatten, and the pooling layers.
+
+#include "strata/nn/module.hpp"
+#include "strata/nn/options.hpp"
+#include "strata/ops/avg_pool2d.hpp"
+#include "strata/ops/global_avg_pool2d.hpp"
+#include "strata/ops/max_pool2d.hpp"
+#include "strata/ops/relu.hpp"
+#include "strata/ops/reshape.hpp"
+
+namespace strata::nn {
+
+/// max(x, 0) elementwise.
+template <class T>
+class ReLU : public Module<T> {
+public:
+    Var<T> forward(const Var<T>& x) override { return relu(x); }
+    std::string type_name() const override { return "ReLU"; }
+};
+
+/// [N, ...] -> [N, rest], like torch.nn.Flatten().
+template <class T>
+class Flatten : public Module<T> {
+public:
+    Var<T> forward(const Var<T>& x) override { return flatten(x); }
+    std::string type_name() const override { return "Flatten"; }
+};
+
+/// Options of MaxPool2d and AvgPool2d (stride defaults to the kernel size, as in PyTorch).
+struct Pool2dOptions {
+    explicit Pool2dOptions(index_t kernel_size) : kernel_size_(kernel_size), stride_(kernel_size) {}
+    STRATA_ARG(index_t, kernel_size);
+    STRATA_ARG(index_t, stride);
+    STRATA_ARG(index_t, padding) = 0;
+    /// AvgPool2d only: whether padded zeros count in the average (PyTorch's default true).
+    STRATA_ARG(bool, count_include_pad) = true;
+};
+
+/// Max pooling over [N, C, H, W].
+template <class T>
+class MaxPool2d : public Module<T> {
+public:
+    explicit MaxPool2d(const Pool2dOptions& options) : options_(options) {}
+    Var<T> forward(const Var<T>& x) override {
+        return max_pool2d(x, options_.kernel_size(), options_.stride(), options_.padding());
+    }
+    std::string type_name() const override { return "MaxPool2d"; }
+
+private:
+    Pool2dOptions options_;
+};
+
+/// Average pooling over [N, C, H, W].
+template <class T>
+class AvgPool2d : public Module<T> {
+public:
+    explicit AvgPool2d(const Pool2dOptions& options) : options_(options) {}
+    Var<T> forward(const Var<T>& x) override {
+        return avg_pool2d(x, options_.kernel_size(), options_.stride(), options_.padding(),
+                          options_.count_include_pad());
+    }
+    std::string type_name() const override { return "AvgPool2d"; }
+
+private:
+    Pool2dOptions options_;
+};
+
+/// Mean over H and W: [N, C, H, W] -> [N, C, 1, 1], like torch.nn.AdaptiveAvgPool2d(1).
+template <class T>
+class GlobalAvgPool2d : public Module<T> {
+public:
+    Var<T> forward(const Var<T>& x) override { return global_avg_pool2d(x); }
+    std::string type_name() const override { return "AdaptiveAvgPool2d"; }
+};
+
+}  // namespace strata::nn

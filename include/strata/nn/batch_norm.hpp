@@ -1,0 +1,71 @@
+#pragma once
+/// @file
+/// BatchNorm2d<T>: batch normalisation over the channels of [N, C, H, W] (or [N, C]), like torch.nn.BatchNorm2d.
+
+#include "strata/nn/module.hpp"
+#include "strata/nn/options.hpp"
+#include "strata/ops/batch_norm.hpp"
+
+namespace strata::nn {
+
+/// Options of BatchNorm2d (PyTorch's defaults).
+struct BatchNormOptions {
+    explicit BatchNormOptions(index_t num_features) : num_features_(num_features) {}
+    STRATA_ARG(index_t, num_features);
+    STRATA_ARG(double, eps) = 1e-5;
+    STRATA_ARG(double, momentum) = 0.1;
+    STRATA_ARG(bool, affine) = true;
+    STRATA_ARG(bool, track_running_stats) = true;
+};
+
+/// Batch normalisation. Parameters "weight" (gamma, 1) and "bias" (beta, 0) when affine; buffers
+/// "running_mean" (0), "running_var" (1) and "num_batches_tracked" when tracking running statistics.
+/// Training mode normalises with batch statistics and updates the running ones; eval mode uses the running ones.
+template <class T>
+class BatchNorm2d : public Module<T> {
+public:
+    explicit BatchNorm2d(const BatchNormOptions& options) : options_(options) {
+        const index_t c = options.num_features();
+        check<ArgumentError>(c > 0, "BatchNorm2d: num_features must be positive, got ", c);
+        check<ArgumentError>(options.momentum() >= 0 && options.momentum() <= 1 && options.eps() > 0,
+                             "BatchNorm2d: momentum must be in [0, 1] and eps > 0, got momentum ",
+                             options.momentum(), ", eps ", options.eps());
+        if (options.affine()) {
+            weight_ = &this->register_parameter("weight", Tensor<T>(Shape{c}, T(1)));
+            bias_ = &this->register_parameter("bias", Tensor<T>(Shape{c}, T(0)));
+        }
+        if (options.track_running_stats()) {
+            running_mean_ = &this->register_buffer("running_mean", Tensor<T>(Shape{c}, T(0)));
+            running_var_ = &this->register_buffer("running_var", Tensor<T>(Shape{c}, T(1)));
+            num_batches_tracked_ = &this->register_buffer("num_batches_tracked", Tensor<T>(Shape{}, T(0)));
+        }
+    }
+
+    Var<T> forward(const Var<T>& x) override {
+        Tape& tape = x.tape();
+        // Batch statistics in training, and in eval when no running statistics are tracked (as PyTorch).
+        const bool batch_stats = this->is_training() || running_mean_ == nullptr;
+        if (this->is_training() && num_batches_tracked_) (*num_batches_tracked_)[0] += T(1);
+        return batch_norm(x, weight_ ? tape.parameter(*weight_) : Var<T>(), bias_ ? tape.parameter(*bias_) : Var<T>(),
+                          running_mean_, running_var_, batch_stats, options_.momentum(), options_.eps());
+    }
+    std::string type_name() const override { return "BatchNorm2d"; }
+
+    /// Gamma; null when not affine.
+    Parameter<T>* weight() { return weight_; }
+    /// Beta; null when not affine.
+    Parameter<T>* bias() { return bias_; }
+    Tensor<T>* running_mean() { return running_mean_; }
+    Tensor<T>* running_var() { return running_var_; }
+    const BatchNormOptions& options() const { return options_; }
+
+private:
+    BatchNormOptions options_;
+    Parameter<T>* weight_ = nullptr;
+    Parameter<T>* bias_ = nullptr;
+    Tensor<T>* running_mean_ = nullptr;
+    Tensor<T>* running_var_ = nullptr;
+    Tensor<T>* num_batches_tracked_ = nullptr;
+};
+
+}  // namespace strata::nn

@@ -1,0 +1,30 @@
+#pragma once
+/// @file
+/// Dropout<T>: inverted dropout in training mode, identity in eval mode, like torch.nn.Dropout.
+
+#include "strata/nn/init.hpp"
+#include "strata/nn/module.hpp"
+#include "strata/ops/dropout.hpp"
+
+namespace strata::nn {
+
+/// Zeroes each element with probability p in training mode and scales the rest by 1/(1-p). Its masks come from
+/// its own generator, seeded from the default generator at construction (reproducible after manual_seed).
+template <class T>
+class Dropout : public Module<T> {
+public:
+    explicit Dropout(double p = 0.5) : p_(p), gen_(default_generator().next_u64()) {
+        check<ArgumentError>(p >= 0.0 && p <= 1.0, "Dropout: probability must be in [0, 1], got ", p);
+    }
+    Var<T> forward(const Var<T>& x) override { return dropout(x, p_, this->is_training(), gen_); }
+    std::string type_name() const override { return "Dropout"; }
+    double p() const { return p_; }
+    /// The mask generator (its state belongs in a resumable checkpoint).
+    Generator& generator() { return gen_; }
+
+private:
+    double p_;
+    Generator gen_;
+};
+
+}  // namespace strata::nn

@@ -1,0 +1,214 @@
+#pragma once
+/// @file
+/// Module<T>: the base of every layer, block and model. Registers parameters, buffers (batch-norm running
+/// statistics) and child modules by name, like torch::nn::Module, without LibTorch's ModuleHolder indirection.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "strata/autograd/tape.hpp"
+
+namespace strata::nn {
+
+template <class T>
+class Module;
+
+namespace detail {
+/// Called after every module's forward while set (used by summary()); thread-local.
+template <class T>
+using ForwardObserver = std::function<void(const Module<T>&, const Var<T>& output)>;
+template <class T>
+ForwardObserver<T>*& forward_observer() {
+    thread_local ForwardObserver<T>* observer = nullptr;
+    return observer;
+}
+}  // namespace detail
+
+/// A named parameter of a module tree ("layer1.0.conv1.weight").
+template <class T>
+struct NamedParameter {
+    std::string name;
+    Parameter<T>* parameter;
+};
+
+/// A named buffer of a module tree ("bn1.running_mean").
+template <class T>
+struct NamedBuffer {
+    std::string name;
+    Tensor<T>* buffer;
+};
+
+/// Base class of layers, blocks and models.
+///
+/// A subclass registers what it owns in its constructor (`register_parameter`, `register_buffer`,
+/// `register_module`) and implements `forward` from ops; it never writes a backward by hand. Modules are not
+/// copyable (they own parameters); hold them by value or unique_ptr.
+template <class T>
+class Module {
+public:
+    using value_type = T;
+
+    Module() = default;
+    Module(const Module&) = delete;
+    Module& operator=(const Module&) = delete;
+    virtual ~Module() = default;
+
+    /// Computes the module's output. Call through operator(), which adds the module path to shape errors.
+    virtual Var<T> forward(const Var<T>& x) = 0;
+
+    /// Runs forward; a ShapeError from inside is rethrown with this module's path and type prepended.
+    Var<T> operator()(const Var<T>& x) {
+        Var<T> y;
+        try {
+            y = forward(x);
+        } catch (const ShapeError& e) {
+            const std::string msg = e.what();
+            if (path_.empty() || msg.rfind("in module ", 0) == 0) throw;
+            throw ShapeError("in module '" + path_ + "' (" + type_name() + "): " + msg);
+        }
+        if (auto* observer = detail::forward_observer<T>()) (*observer)(*this, y);
+        return y;
+    }
+
+    /// The class name shown by summary() and in errors ("Conv2d").
+    virtual std::string type_name() const = 0;
+
+    /// Sets training (true) or evaluation (false) mode on this module and all descendants.
+    void train(bool on = true) {
+        training_ = on;
+        for (auto& c : children_) c.second->train(on);
+    }
+    /// Evaluation mode: batch-norm uses running statistics, dropout is off, auxiliary heads are skipped.
+    void eval() { train(false); }
+    bool is_training() const { return training_; }
+
+    /// Every parameter of the tree, depth first in registration order.
+    std::vector<Parameter<T>*> parameters() {
+        std::vector<Parameter<T>*> out;
+        for (auto& np : named_parameters()) out.push_back(np.parameter);
+        return out;
+    }
+    /// Every parameter with its dotted name.
+    std::vector<NamedParameter<T>> named_parameters() {
+        std::vector<NamedParameter<T>> out;
+        visit("", [&](const std::string& prefix, Module& m) {
+            for (auto& p : m.parameters_) out.push_back({prefix + p.first, p.second.get()});
+        });
+        return out;
+    }
+    /// Every buffer (running statistics) with its dotted name.
+    std::vector<NamedBuffer<T>> named_buffers() {
+        std::vector<NamedBuffer<T>> out;
+        visit("", [&](const std::string& prefix, Module& m) {
+            for (auto& b : m.buffers_) out.push_back({prefix + b.first, b.second.get()});
+        });
+        return out;
+    }
+    /// Every module of the tree with its dotted path (the root has path "").
+    std::vector<std::pair<std::string, Module*>> named_modules() {
+        std::vector<std::pair<std::string, Module*>> out;
+        visit("", [&](const std::string& prefix, Module& m) {
+            out.emplace_back(prefix.empty() ? prefix : prefix.substr(0, prefix.size() - 1), &m);
+        });
+        return out;
+    }
+    /// The direct children with their names.
+    std::vector<std::pair<std::string, Module*>> named_children() {
+        std::vector<std::pair<std::string, Module*>> out;
+        for (auto& c : children_) out.emplace_back(c.first, c.second.get());
+        return out;
+    }
+    /// The direct child called `name`, or nullptr.
+    Module* child(const std::string& name) {
+        for (auto& c : children_)
+            if (c.first == name) return c.second.get();
+        return nullptr;
+    }
+
+    /// Zeroes every parameter's gradient.
+    void zero_grad() {
+        for (Parameter<T>* p : parameters()) p->zero_grad();
+    }
+    /// Total number of parameter elements (buffers not counted), like sum(p.numel() for p in parameters()).
+    index_t parameter_count() {
+        index_t n = 0;
+        for (Parameter<T>* p : parameters()) n += p->numel();
+        return n;
+    }
+
+    /// This module's dotted path in the tree it was registered into ("layer3.1.conv2"; "" for a root).
+    const std::string& path() const { return path_; }
+
+protected:
+    /// Registers a parameter; the returned reference stays valid for the module's lifetime.
+    Parameter<T>& register_parameter(const std::string& name, Tensor<T> initial) {
+        check_new_name(name);
+        parameters_.emplace_back(name, std::make_unique<Parameter<T>>(std::move(initial)));
+        return *parameters_.back().second;
+    }
+    /// Registers a buffer (state saved in checkpoints but not trained).
+    Tensor<T>& register_buffer(const std::string& name, Tensor<T> initial) {
+        check_new_name(name);
+        buffers_.emplace_back(name, std::make_unique<Tensor<T>>(std::move(initial)));
+        return *buffers_.back().second;
+    }
+    /// Registers a child module and returns it (owned by this module).
+    template <class M>
+    M& register_module(const std::string& name, std::unique_ptr<M> module) {
+        check_new_name(name);
+        check<ArgumentError>(module != nullptr, "register_module('", name, "'): null module");
+        M& ref = *module;
+        ref.train(training_);
+        children_.emplace_back(name, std::move(module));
+        children_.back().second->set_path(path_.empty() ? name : path_ + "." + name);
+        return ref;
+    }
+    /// Removes a child module (used to strip auxiliary heads); returns whether it existed.
+    bool unregister_module(const std::string& name) {
+        for (auto it = children_.begin(); it != children_.end(); ++it)
+            if (it->first == name) {
+                children_.erase(it);
+                return true;
+            }
+        return false;
+    }
+
+private:
+    void check_new_name(const std::string& name) const {
+        check<ArgumentError>(!name.empty() && name.find('.') == std::string::npos, "invalid name '", name,
+                             "' in module ", type_name(), ": names must be non-empty and contain no '.'");
+        auto taken = [&](const auto& list) {
+            for (auto& e : list)
+                if (e.first == name) return true;
+            return false;
+        };
+        check<ArgumentError>(!taken(parameters_) && !taken(buffers_) && !taken(children_), "name '", name,
+                             "' registered twice in module ", type_name());
+    }
+    void set_path(const std::string& path) {
+        path_ = path;
+        for (auto& c : children_) c.second->set_path(path + "." + c.first);
+    }
+    template <class F>
+    void visit(const std::string& prefix, F&& f) {
+        f(prefix, *this);
+        for (auto& c : children_) c.second->visit(prefix + c.first + ".", f);
+    }
+
+    std::vector<std::pair<std::string, std::unique_ptr<Parameter<T>>>> parameters_;
+    std::vector<std::pair<std::string, std::unique_ptr<Tensor<T>>>> buffers_;
+    std::vector<std::pair<std::string, std::unique_ptr<Module<T>>>> children_;
+    std::string path_;
+    bool training_ = true;
+};
+
+/// Constructs a module for registration: `register_module("fc", make<Linear<T>>(LinearOptions(512, 10)))`.
+template <class M, class... Args>
+std::unique_ptr<M> make(Args&&... args) {
+    return std::make_unique<M>(std::forward<Args>(args)...);
+}
+
+}  // namespace strata::nn
