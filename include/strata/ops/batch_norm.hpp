@@ -1,0 +1,209 @@
+#pragma once
+/// @file
+/// batch_norm: PyTorch's F.batch_norm over [N,C,H,W] or [N,C], per channel, in training mode (batch
+/// statistics, running statistics updated) and evaluation mode (running statistics), with optional affine
+/// gamma/beta. One tape node; backward is the closed form.
+
+#include <cmath>
+#include <cstring>
+
+#include "strata/autograd/tape.hpp"
+
+namespace strata {
+
+namespace detail {
+
+/// The per-channel layout of a batch_norm input: element (n, c, s) lives at (n*C + c)*S + s.
+struct BatchNormLayout {
+    index_t N = 0;  ///< batch size
+    index_t C = 0;  ///< channels
+    index_t S = 1;  ///< spatial size H*W (1 for [N,C])
+    /// Values per channel (N*S), the count the statistics run over.
+    index_t per_channel() const { return N * S; }
+};
+
+/// Whether an optional operand (gamma/beta) is present and needs a gradient.
+template <class T>
+bool optional_requires_grad(const Var<T>& v) {
+    return v.defined() && v.requires_grad();
+}
+
+/// Throws unless `v` (when defined) lives on `tape` and has shape [C].
+template <class T>
+void check_channel_var(const Var<T>& v, const Tape& tape, index_t C, const Shape& x_shape, const char* what) {
+    if (!v.defined()) return;
+    check<ArgumentError>(&v.tape() == &tape, "batch_norm: ", what, " lives on a different tape than the input");
+    check<ShapeError>(v.shape() == Shape{C}, "batch_norm: ", what, " must have shape [", C, "] for input of shape ",
+                      x_shape, ", got ", v.shape());
+}
+
+/// Throws unless the running statistic `t` (when non-null) has shape [C].
+template <class T>
+void check_running_stat(const Tensor<T>* t, index_t C, const Shape& x_shape, const char* what) {
+    if (t == nullptr) return;
+    check<ShapeError>(t->shape() == Shape{C}, "batch_norm: ", what, " must have shape [", C,
+                      "] for input of shape ", x_shape, ", got ", t->shape());
+}
+
+}  // namespace detail
+
+/// Batch normalisation, exactly as PyTorch's `F.batch_norm(x, running_mean, running_var, gamma, beta, training,
+/// momentum, eps)`.
+///
+/// Per channel c: `y = gamma[c] * (x - mean[c]) / sqrt(var[c] + eps) + beta[c]`, where in training mode mean
+/// and var are the channel's batch mean and biased variance over N*H*W values, and in evaluation mode they are
+/// `*running_mean` and `*running_var`. In training mode each non-null running statistic is updated in place
+/// (also under NoGradGuard): `running = (1 - momentum) * running + momentum * batch`, using the unbiased
+/// variance (times n/(n-1)) for running_var. Statistics are computed in double with a two-pass algorithm.
+///
+/// @param x            input of shape [N,C,H,W] or [N,C]
+/// @param gamma        scale of shape [C], or an undefined Var for 1
+/// @param beta         shift of shape [C], or an undefined Var for 0
+/// @param running_mean running mean [C] or null (required in evaluation mode)
+/// @param running_var  running variance [C] or null (required in evaluation mode); T is deduced from x only,
+///                     so both may be passed as nullptr
+/// @param training     batch statistics (true) or running statistics (false)
+/// @param momentum     weight of the batch statistics in the running update, in [0, 1]
+/// @param eps          added to the variance, >= 0
+/// @return a value of x's shape; records one node "batch_norm" when x, gamma or beta needs a gradient.
+/// @throws ShapeError on a rank other than 2 or 4, on gamma/beta/running statistics not of shape [C], and in
+///         training mode when a channel has only one value (N*H*W == 1).
+/// @throws ArgumentError in evaluation mode without both running statistics, on momentum outside [0, 1], on a
+///         negative eps, and when gamma/beta live on another tape.
+template <class T>
+Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
+                  Tensor<detail::identity_t<T>>* running_mean, Tensor<detail::identity_t<T>>* running_var,
+                  bool training, double momentum = 0.1, double eps = 1e-5) {
+    Tape& tape = x.tape();
+    const Shape& shape = x.shape();
+    check<ShapeError>(shape.rank() == 2 || shape.rank() == 4,
+                      "batch_norm: input must have shape [N, C, H, W] or [N, C], got ", shape);
+    detail::BatchNormLayout L;
+    L.N = shape[0];
+    L.C = shape[1];
+    L.S = shape.rank() == 4 ? shape[2] * shape[3] : 1;
+    detail::check_channel_var(gamma, tape, L.C, shape, "weight (gamma)");
+    detail::check_channel_var(beta, tape, L.C, shape, "bias (beta)");
+    detail::check_running_stat(running_mean, L.C, shape, "running_mean");
+    detail::check_running_stat(running_var, L.C, shape, "running_var");
+    check<ArgumentError>(momentum >= 0.0 && momentum <= 1.0, "batch_norm: momentum must be in [0, 1], got ",
+                         momentum);
+    check<ArgumentError>(eps >= 0.0, "batch_norm: eps must be >= 0, got ", eps);
+    if (training)
+        check<ShapeError>(L.per_channel() > 1,
+                          "batch_norm: Expected more than 1 value per channel when training, got input of shape ",
+                          shape);
+    else
+        check<ArgumentError>(running_mean != nullptr && running_var != nullptr,
+                             "batch_norm: evaluation mode (training = false) needs running_mean and running_var, "
+                             "got ", running_mean ? "" : "no running_mean ", running_var ? "" : "no running_var ",
+                             "for input of shape ", shape);
+
+    const bool grad = tape.grad_enabled() && (x.requires_grad() || detail::optional_requires_grad(gamma) ||
+                                             detail::optional_requires_grad(beta));
+    Var<T> out = tape.make_output<T>(shape, grad);
+    // Saved for backward: mean[c] and inverse std[c], in double.
+    double* mean = tape.buffer<double>(L.C);
+    double* inv_std = tape.buffer<double>(L.C);
+
+    const T* px = x.value().data();
+    T* py = out.mutable_value().data();
+    const T* pg = gamma.defined() ? gamma.value().data() : nullptr;
+    const T* pb = beta.defined() ? beta.value().data() : nullptr;
+    T* prm = running_mean ? running_mean->data() : nullptr;
+    T* prv = running_var ? running_var->data() : nullptr;
+    const index_t M = L.per_channel();
+
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (M * L.C >= 16384)
+#endif
+    for (index_t c = 0; c < L.C; ++c) {
+        double m, var;
+        if (training) {
+            double sum = 0;
+            for (index_t n = 0; n < L.N; ++n) {
+                const T* row = px + (n * L.C + c) * L.S;
+                for (index_t s = 0; s < L.S; ++s) sum += static_cast<double>(row[s]);
+            }
+            m = sum / static_cast<double>(M);
+            double sq = 0;
+            for (index_t n = 0; n < L.N; ++n) {
+                const T* row = px + (n * L.C + c) * L.S;
+                for (index_t s = 0; s < L.S; ++s) {
+                    const double d = static_cast<double>(row[s]) - m;
+                    sq += d * d;
+                }
+            }
+            var = sq / static_cast<double>(M);
+            if (prm) prm[c] = static_cast<T>((1.0 - momentum) * static_cast<double>(prm[c]) + momentum * m);
+            if (prv) {
+                const double unbiased = sq / static_cast<double>(M - 1);
+                prv[c] = static_cast<T>((1.0 - momentum) * static_cast<double>(prv[c]) + momentum * unbiased);
+            }
+        } else {
+            m = static_cast<double>(prm[c]);
+            var = static_cast<double>(prv[c]);
+        }
+        const double is = 1.0 / std::sqrt(var + eps);
+        mean[c] = m;
+        inv_std[c] = is;
+        // y = scale * x + shift with scale = gamma * inv_std, shift = beta - mean * scale.
+        const double scale = (pg ? static_cast<double>(pg[c]) : 1.0) * is;
+        const double shift = (pb ? static_cast<double>(pb[c]) : 0.0) - m * scale;
+        for (index_t n = 0; n < L.N; ++n) {
+            const index_t off = (n * L.C + c) * L.S;
+            for (index_t s = 0; s < L.S; ++s)
+                py[off + s] = static_cast<T>(scale * static_cast<double>(px[off + s]) + shift);
+        }
+    }
+
+    if (grad)
+        tape.record("batch_norm", out, [x, gamma, beta, out, L, mean, inv_std, training] {
+            const bool gx = x.requires_grad();
+            const bool gg = detail::optional_requires_grad(gamma);
+            const bool gb = detail::optional_requires_grad(beta);
+            // Gradient buffers are allocated here, outside the parallel loop (the arena is not thread-safe).
+            const T* px = x.value().data();
+            const T* pdy = out.grad().data();
+            const T* pg = gamma.defined() ? gamma.value().data() : nullptr;
+            T* pdx = gx ? x.grad().data() : nullptr;
+            T* pdg = gg ? gamma.grad().data() : nullptr;
+            T* pdb = gb ? beta.grad().data() : nullptr;
+            const index_t M = L.per_channel();
+            const double inv_m = 1.0 / static_cast<double>(M);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (M * L.C >= 16384)
+#endif
+            for (index_t c = 0; c < L.C; ++c) {
+                const double m = mean[c], is = inv_std[c];
+                // sum(dy) and sum(dy * xhat) over the channel.
+                double sum_dy = 0, sum_dy_xhat = 0;
+                for (index_t n = 0; n < L.N; ++n) {
+                    const index_t off = (n * L.C + c) * L.S;
+                    for (index_t s = 0; s < L.S; ++s) {
+                        const double dy = static_cast<double>(pdy[off + s]);
+                        sum_dy += dy;
+                        sum_dy_xhat += dy * (static_cast<double>(px[off + s]) - m) * is;
+                    }
+                }
+                if (pdg) pdg[c] += static_cast<T>(sum_dy_xhat);
+                if (pdb) pdb[c] += static_cast<T>(sum_dy);
+                if (!pdx) continue;
+                const double k = (pg ? static_cast<double>(pg[c]) : 1.0) * is;
+                // Training: dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)); evaluation: dx = k * dy.
+                const double mean_dy = training ? sum_dy * inv_m : 0.0;
+                const double mean_dy_xhat = training ? sum_dy_xhat * inv_m : 0.0;
+                for (index_t n = 0; n < L.N; ++n) {
+                    const index_t off = (n * L.C + c) * L.S;
+                    for (index_t s = 0; s < L.S; ++s) {
+                        const double xhat = (static_cast<double>(px[off + s]) - m) * is;
+                        pdx[off + s] += static_cast<T>(
+                            k * (static_cast<double>(pdy[off + s]) - mean_dy - xhat * mean_dy_xhat));
+                    }
+                }
+            }
+        });
+    return out;
+}
+
+}  // namespace strata
