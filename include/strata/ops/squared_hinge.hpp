@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "strata/autograd/tape.hpp"
-#include "strata/ops/cross_entropy.hpp"  // detail::copy_labels
+#include "strata/ops/detail/labels.hpp"
 
 namespace strata {
 
