@@ -84,9 +84,14 @@ inline const Tensor<double>& projection(Tensor<double>& r, const Shape& shape, s
 /// Checks the gradient of `f` with respect to each of `inputs`.
 ///
 /// `f(tape, vars)` builds a value from `vars` (one Var per input, in order) on `tape`; outputs of any shape are
-/// reduced by a fixed random projection. The inputs' elements are perturbed in place and restored.
+/// reduced by a fixed random projection. The inputs' elements are perturbed in place and restored. The inputs
+/// must be distinct tensors (to test a value used twice, use vars[0] twice inside f); ArgumentError otherwise.
 template <class F>
 GradcheckResult gradcheck(F&& f, const std::vector<Tensor<double>*>& inputs, const GradcheckOptions& opt = {}) {
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+        for (std::size_t j = i + 1; j < inputs.size(); ++j)
+            check<ArgumentError>(inputs[i] != inputs[j], "gradcheck: inputs ", i, " and ", j,
+                                 " are the same tensor; pass it once and use its Var twice");
     Tape tape;
     Tensor<double> r;
     std::vector<Tensor<double>> grads;

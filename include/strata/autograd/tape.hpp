@@ -77,6 +77,9 @@ public:
     Var<T> constant(const Tensor<T>& t) {
         return make_var<T>(const_cast<T*>(t.data()), t.shape(), false);
     }
+    /// Refused: a temporary tensor would be freed while the tape still views it. Use constant_copy().
+    template <class T>
+    Var<T> constant(Tensor<T>&&) = delete;
     /// A value that needs no gradient, copied into the arena.
     template <class T>
     Var<T> constant_copy(TensorView<const detail::identity_t<T>> t) {
@@ -111,6 +114,12 @@ public:
     Var<T> make_output(const Shape& shape, bool requires_grad) {
         T* data = arena_.allocate_array<T>(static_cast<std::size_t>(shape.numel()));
         return make_var<T>(data, shape, requires_grad);
+    }
+    /// For op authors: a new value viewing `x`'s value memory with another shape of the same size (reshape).
+    template <class T>
+    Var<T> alias(const Var<T>& x, const Shape& shape, bool requires_grad) {
+        check<ShapeError>(shape.numel() == x.numel(), "alias: cannot view shape ", x.shape(), " as ", shape);
+        return make_var<T>(const_cast<T*>(x.value().data()), shape, requires_grad);
     }
     /// For op authors: `n` uninitialised T in the arena (buffers saved for backward), valid until rewind().
     template <class T>
@@ -214,6 +223,8 @@ public:
     Var() = default;
 
     bool defined() const { return slot_ != nullptr; }
+    /// Whether the handle is defined and its tape has not been rewound since it was made.
+    bool is_alive() const { return slot_ != nullptr && generation_ == tape_->generation_; }
     /// The tape this value lives on.
     Tape& tape() const {
         check_alive();

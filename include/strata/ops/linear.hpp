@@ -1,0 +1,50 @@
+#pragma once
+/// @file
+/// linear(x, weight, bias) = x weight^T + bias, like torch.nn.functional.linear, as one tape node.
+
+#include "strata/autograd/tape.hpp"
+
+namespace strata {
+
+/// The affine map x weight^T + bias of x [N, in] with weight [out, in] and bias [out] (added to every row),
+/// shape [N, out]. Pass an undefined `Var<T>()` (the default) as bias for no bias. Backward:
+/// dx += dout weight, dweight += dout^T x, dbias += the column sums of dout. Throws ShapeError naming the
+/// shapes when x or weight is not rank 2, their `in` dimensions differ, or bias is not [out]; ArgumentError
+/// when the operands live on different tapes.
+template <class T>
+Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>()) {
+    check_same_tape(x, weight, "linear");
+    const bool has_bias = bias.defined();
+    if (has_bias) check_same_tape(x, bias, "linear");
+    check<ShapeError>(x.shape().rank() == 2 && weight.shape().rank() == 2,
+                      "linear: needs input [N, in] and weight [out, in], got shapes ", x.shape(), " and ",
+                      weight.shape());
+    const index_t n = x.dim(0), in = x.dim(1), out_features = weight.dim(0);
+    check<ShapeError>(weight.dim(1) == in, "linear: input of shape ", x.shape(), " has ", in,
+                      " features but weight of shape ", weight.shape(), " expects ", weight.dim(1));
+    if (has_bias)
+        check<ShapeError>(bias.shape() == Shape{out_features}, "linear: bias of shape ", bias.shape(),
+                          " does not fit weight of shape ", weight.shape(), " (expected [", out_features, "])");
+
+    Tape& tape = x.tape();
+    const bool grad = has_bias ? tape.needs_grad(x, weight, bias) : tape.needs_grad(x, weight);
+    Var<T> out = tape.make_output<T>(Shape{n, out_features}, grad);
+    {
+        MatrixMap<T> y = out.mutable_value().matrix(n, out_features);
+        y.noalias() = x.value().matrix(n, in) * weight.value().matrix(out_features, in).transpose();
+        if (has_bias) y.rowwise() += bias.value().matrix(1, out_features).row(0);
+    }
+    if (grad)
+        tape.record("linear", out, [x, weight, bias, out, has_bias, n, in, out_features] {
+            const MatrixMap<T> g = out.grad().matrix(n, out_features);
+            if (x.requires_grad())
+                x.grad().matrix(n, in).noalias() += g * weight.value().matrix(out_features, in);
+            if (weight.requires_grad())
+                weight.grad().matrix(out_features, in).noalias() += g.transpose() * x.value().matrix(n, in);
+            if (has_bias && bias.requires_grad())
+                bias.grad().matrix(1, out_features).row(0) += g.colwise().sum();
+        });
+    return out;
+}
+
+}  // namespace strata

@@ -1,0 +1,23 @@
+#pragma once
+/// @file
+/// relu(x) = max(x, 0), elementwise.
+
+#include "strata/autograd/tape.hpp"
+
+namespace strata {
+
+/// Elementwise max(x, 0), same shape as x. Backward passes dout where x > 0 and 0 elsewhere (the gradient at
+/// x == 0 is 0, as in PyTorch).
+template <class T>
+Var<T> relu(const Var<T>& x) {
+    Tape& tape = x.tape();
+    Var<T> out = tape.make_output<T>(x.shape(), tape.needs_grad(x));
+    out.mutable_value().array() = x.value().array().max(T(0));
+    if (out.requires_grad())
+        tape.record("relu", out, [x, out] {
+            x.grad().array() += (x.value().array() > T(0)).select(out.grad().array(), T(0));
+        });
+    return out;
+}
+
+}  // namespace strata

@@ -1,0 +1,33 @@
+#pragma once
+/// @file
+/// scale(x, factor) = factor * x for a constant scalar factor.
+
+#include "strata/autograd/tape.hpp"
+
+namespace strata {
+
+/// Elementwise factor * x, same shape as x; `factor` is a constant (it receives no gradient).
+/// Backward: dx += factor * dout.
+template <class T>
+Var<T> scale(const Var<T>& x, detail::identity_t<T> factor) {
+    Tape& tape = x.tape();
+    Var<T> out = tape.make_output<T>(x.shape(), tape.needs_grad(x));
+    out.mutable_value().array() = x.value().array() * factor;
+    if (out.requires_grad())
+        tape.record("scale", out, [x, out, factor] { x.grad().array() += out.grad().array() * factor; });
+    return out;
+}
+
+/// factor * x (see scale()).
+template <class T>
+Var<T> operator*(detail::identity_t<T> factor, const Var<T>& x) {
+    return scale(x, factor);
+}
+
+/// x * factor (see scale()).
+template <class T>
+Var<T> operator*(const Var<T>& x, detail::identity_t<T> factor) {
+    return scale(x, factor);
+}
+
+}  // namespace strata
