@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "strata/nn/activation.hpp"
+#include "strata/nn/aux_head.hpp"
 #include "strata/nn/linear.hpp"
+#include "strata/models/initialise.hpp"
 #include "strata/nn/residual.hpp"
 
 namespace strata::models {
@@ -37,6 +39,12 @@ struct ResNetOptions {
     STRATA_ARG(std::vector<index_t>, widths);
     /// Seed of the weight initialisation (Kaiming normal, fan-out, for convs; PyTorch's default for the FC).
     STRATA_ARG(std::uint64_t, seed) = 0;
+    /// Stages (1-based) after which an auxiliary head is attached, e.g. {1, 2, 3}; empty: no heads.
+    STRATA_ARG(std::vector<int>, aux_after);
+    /// The classifier of each auxiliary head.
+    STRATA_ARG(nn::AuxHeadKind, aux_head) = nn::AuxHeadKind::linear;
+    /// Input height/width, used only to size GoogLeNet-style heads' FC layers.
+    STRATA_ARG(index_t, input_size) = 224;
 };
 
 /// A residual (or plain) network: stem, stages layer1..layerK of blocks, global average pool, FC.
@@ -86,9 +94,11 @@ public:
                 in = blk->out_channels();
             }
             stages_.push_back(&this->register_module("layer" + std::to_string(s + 1), std::move(stage)));
+            stage_channels_.push_back(in);
         }
         avgpool_ = &this->register_module("avgpool", nn::make<nn::GlobalAvgPool2d<T>>());
         fc_ = &this->register_module("fc", nn::make<nn::Linear<T>>(nn::LinearOptions(in, options.num_classes())));
+        build_aux_heads(blocks_per_stage.size());  // last, so that heads do not change the main net's init stream
         initialise();
     }
 
@@ -104,7 +114,10 @@ public:
         if (bn1_) y = (*bn1_)(y);
         y = relu(y);
         if (maxpool_) y = (*maxpool_)(y);
-        for (nn::Sequential<T>* stage : stages_) y = (*stage)(y);
+        for (std::size_t s = 0; s < stages_.size(); ++s) {
+            y = (*stages_[s])(y);
+            if (aux_[s] != nullptr) y = (*aux_[s])(y);  // a tap: returns y, records the head in training
+        }
         return y;
     }
 
@@ -116,17 +129,35 @@ public:
     nn::Linear<T>& fc() { return *fc_; }
     const ResNetOptions& options() const { return options_; }
 
+    /// The auxiliary head after stage s (0-based), or null.
+    nn::AuxHead<T>* aux_head(std::size_t s) const { return s < aux_.size() ? aux_[s] : nullptr; }
+
 private:
+    void build_aux_heads(std::size_t stages) {
+        aux_.assign(stages, nullptr);
+        // The spatial size after each stage, for heads whose FC depends on it.
+        index_t size = options_.input_size();
+        if (options_.stem() == Stem::imagenet) size = ((size + 6 - 7) / 2 + 1 + 2 - 3) / 2 + 1;
+        std::vector<index_t> sizes;
+        for (std::size_t s = 0; s < stages; ++s) {
+            if (s > 0) size = (size - 1) / 2 + 1;
+            sizes.push_back(size);
+        }
+        for (int s : options_.aux_after()) {
+            check<ArgumentError>(s >= 1 && s <= static_cast<int>(stages), "ResNet: aux_after names stage ", s,
+                                 " but the net has stages 1..", stages);
+            check<ArgumentError>(aux_[static_cast<std::size_t>(s - 1)] == nullptr, "ResNet: aux_after names stage ", s, " twice");
+            const auto u = static_cast<std::size_t>(s - 1);
+            const index_t channels = stage_channels_[u];
+            aux_[u] = &this->register_module("aux" + std::to_string(s),
+                                             nn::make_aux_head<T>(options_.aux_head(), channels, std::max<index_t>(sizes[u], 1),
+                                                                  options_.num_classes()));
+        }
+    }
+
     void initialise() {
         Generator gen(options_.seed());
-        for (auto& [name, m] : this->named_modules()) {
-            if (auto* c = dynamic_cast<nn::Conv2d<T>*>(m)) {
-                nn::init::kaiming_normal(c->weight().value, nn::init::FanMode::fan_out, gen);
-                if (c->bias()) c->bias()->value.fill(T(0));
-            } else if (auto* l = dynamic_cast<nn::Linear<T>*>(m)) {
-                l->reset_parameters(gen);
-            }
-        }
+        kaiming_initialise<T>(*this, gen);
         if (options_.zero_init_residual())
             for (auto* b : blocks_)
                 if (options_.shortcut() != Shortcut::none) b->zero_init_residual();
@@ -138,6 +169,8 @@ private:
     nn::MaxPool2d<T>* maxpool_ = nullptr;
     std::vector<nn::Sequential<T>*> stages_;
     std::vector<nn::ResidualBlock<T>*> blocks_;
+    std::vector<index_t> stage_channels_;
+    std::vector<nn::AuxHead<T>*> aux_;
     nn::GlobalAvgPool2d<T>* avgpool_ = nullptr;
     nn::Linear<T>* fc_ = nullptr;
 };
