@@ -62,8 +62,9 @@ public:
     /// The projection shortcut (conv + BN), or null.
     Sequential<T>* downsample() { return downsample_; }
 
-    /// Zeroes the last BN's gamma (or, without normalisation, the last conv's weight and bias) so that the
-    /// block starts as its shortcut (torchvision's zero_init_residual, SkipInit).
+    /// Zeroes the last BN's gamma (or, without normalisation, the last conv's weight; its bias keeps its init, as
+    /// in the PyTorch reference of the gradient experiment) so that the block starts as its shortcut plus a small
+    /// constant (torchvision's zero_init_residual, SkipInit).
     virtual void zero_init_residual() = 0;
 
 protected:
@@ -108,7 +109,6 @@ protected:
             bn->weight()->value.fill(T(0));
         } else {
             c.weight().value.fill(T(0));
-            if (c.bias()) c.bias()->value.fill(T(0));
         }
     }
 
