@@ -1,0 +1,185 @@
+#pragma once
+/// @file
+/// Adam<T> and AdamW<T>, with the update rules of torch.optim.Adam and torch.optim.AdamW (PyTorch 1.13,
+/// single-tensor implementation): bias-corrected moments, optional AMSGrad; Adam adds L2 weight decay to the
+/// gradient, AdamW decays the parameter directly (decoupled weight decay).
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "strata/nn/options.hpp"
+#include "strata/optim/optimizer.hpp"
+
+namespace strata::optim {
+
+/// Adam's (beta1, beta2): the decay rates of the first and second moment averages.
+using AdamBetas = std::pair<double, double>;
+
+namespace detail {
+/// Adam's and AdamW's option checks (PyTorch's), with messages naming `who` and the value.
+template <class O>
+void validate_adam(const O& o, const char* who) {
+    check<ArgumentError>(o.lr() >= 0, who, ": invalid learning rate: ", o.lr());
+    check<ArgumentError>(o.eps() >= 0, who, ": invalid epsilon value: ", o.eps());
+    check<ArgumentError>(o.betas().first >= 0 && o.betas().first < 1, who,
+                         ": invalid beta parameter at index 0: ", o.betas().first, " (must be in [0, 1))");
+    check<ArgumentError>(o.betas().second >= 0 && o.betas().second < 1, who,
+                         ": invalid beta parameter at index 1: ", o.betas().second, " (must be in [0, 1))");
+    check<ArgumentError>(o.weight_decay() >= 0, who, ": invalid weight_decay value: ", o.weight_decay());
+}
+}  // namespace detail
+
+/// Options of Adam (PyTorch's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0, no AMSGrad).
+struct AdamOptions {
+    /// Options with learning rate `lr`.
+    explicit AdamOptions(double lr = 1e-3) : lr_(lr) {}
+    STRATA_ARG(double, lr);
+    STRATA_ARG(AdamBetas, betas) = AdamBetas(0.9, 0.999);
+    STRATA_ARG(double, eps) = 1e-8;
+    STRATA_ARG(double, weight_decay) = 0.0;
+    STRATA_ARG(bool, amsgrad) = false;
+
+public:
+    /// Throws ArgumentError naming the value on a negative lr, eps or weight decay or a beta outside [0, 1).
+    void validate() const { detail::validate_adam(*this, "Adam"); }
+};
+
+/// Options of AdamW (PyTorch's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 1e-2, no AMSGrad).
+struct AdamWOptions {
+    /// Options with learning rate `lr`.
+    explicit AdamWOptions(double lr = 1e-3) : lr_(lr) {}
+    STRATA_ARG(double, lr);
+    STRATA_ARG(AdamBetas, betas) = AdamBetas(0.9, 0.999);
+    STRATA_ARG(double, eps) = 1e-8;
+    STRATA_ARG(double, weight_decay) = 1e-2;
+    STRATA_ARG(bool, amsgrad) = false;
+
+public:
+    /// Throws ArgumentError naming the value on a negative lr, eps or weight decay or a beta outside [0, 1).
+    void validate() const { detail::validate_adam(*this, "AdamW"); }
+};
+
+/// Per-parameter state of Adam and AdamW (PyTorch's names): the step count and the moment averages.
+template <class T>
+struct AdamState {
+    /// Rank-0 number of steps taken.
+    Tensor<T> step;
+    /// First moment average m_t.
+    Tensor<T> exp_avg;
+    /// Second moment average v_t.
+    Tensor<T> exp_avg_sq;
+    /// Running maximum of v_t (AMSGrad only).
+    Tensor<T> max_exp_avg_sq;
+
+    /// Creates the tensors `options` needs (max_exp_avg_sq only with amsgrad).
+    template <class O>
+    void ensure(const Shape& shape, const O& options) {
+        detail::ensure_counter(step);
+        detail::ensure_state(exp_avg, shape, true, "exp_avg");
+        detail::ensure_state(exp_avg_sq, shape, true, "exp_avg_sq");
+        detail::ensure_state(max_exp_avg_sq, shape, options.amsgrad(), "max_exp_avg_sq");
+    }
+    /// Calls f(name, tensor) for each existing tensor.
+    template <class F>
+    void visit(F&& f) {
+        f("step", step);
+        f("exp_avg", exp_avg);
+        f("exp_avg_sq", exp_avg_sq);
+        if (!max_exp_avg_sq.empty()) f("max_exp_avg_sq", max_exp_avg_sq);
+    }
+};
+
+namespace detail {
+
+/// One Adam (decoupled = false) or AdamW (decoupled = true) step, per element:
+///   t += 1;  AdamW: p *= 1 - lr * weight_decay;  Adam: g += weight_decay * p;
+///   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;  AMSGrad: vmax = max(vmax, v), v := vmax;
+///   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+template <class T, class O>
+void adam_update(Parameter<T>& p, AdamState<T>& s, const O& o, bool decoupled) {
+    s.step[0] += T(1);
+    const double step = static_cast<double>(s.step[0]);
+    const double beta1 = o.betas().first, beta2 = o.betas().second;
+    const T b1 = static_cast<T>(beta1), b2 = static_cast<T>(beta2);
+    const T keep1 = static_cast<T>(1 - beta1), keep2 = static_cast<T>(1 - beta2);
+    const T neg_step_size = static_cast<T>(-(o.lr() / (1 - std::pow(beta1, step))));
+    const T bc2_sqrt = static_cast<T>(std::sqrt(1 - std::pow(beta2, step)));
+    const T eps = static_cast<T>(o.eps()), wd = static_cast<T>(o.weight_decay());
+    const T shrink = static_cast<T>(1 - o.lr() * o.weight_decay());
+    const bool l2 = !decoupled && o.weight_decay() != 0, amsgrad = o.amsgrad();
+    T* w = p.value.data();
+    const T* grad = p.grad.data();
+    T* m = s.exp_avg.data();
+    T* v = s.exp_avg_sq.data();
+    T* vmax = amsgrad ? s.max_exp_avg_sq.data() : nullptr;
+    const index_t n = p.numel();
+    for (index_t i = 0; i < n; ++i) {
+        if (decoupled) w[i] = w[i] * shrink;
+        const T g = l2 ? grad[i] + wd * w[i] : grad[i];
+        m[i] = m[i] * b1 + keep1 * g;
+        v[i] = v[i] * b2 + keep2 * g * g;
+        T second = v[i];
+        if (amsgrad) second = vmax[i] = std::max(vmax[i], v[i]);
+        const T denom = std::sqrt(second) / bc2_sqrt + eps;
+        w[i] = w[i] + neg_step_size * m[i] / denom;
+    }
+}
+
+}  // namespace detail
+
+/// Adam with optional L2 weight decay (added to the gradient) and AMSGrad, as torch.optim.Adam.
+template <class T>
+class Adam : public Optimizer<T, AdamOptions, AdamState<T>> {
+    using Base = Optimizer<T, AdamOptions, AdamState<T>>;
+
+public:
+    /// An Adam without groups (add them with add_param_group); throws ArgumentError on bad defaults.
+    explicit Adam(const AdamOptions& defaults = AdamOptions()) : Base("Adam", defaults) {}
+    /// An Adam over one group of `params`; throws ArgumentError on bad options or an empty list.
+    Adam(std::vector<Parameter<T>*> params, const AdamOptions& options = AdamOptions())
+        : Base("Adam", std::move(params), options) {}
+
+    bool has_momentum() const override { return true; }
+    /// beta1 of group `group` (what one-cycle momentum cycling drives).
+    double momentum(std::size_t group) const override { return this->options(group).betas().first; }
+    /// Sets beta1 of group `group`.
+    void set_momentum(std::size_t group, double value) override {
+        auto& o = this->options(group);
+        o.betas(AdamBetas(value, o.betas().second));
+    }
+
+protected:
+    void update(Parameter<T>& p, AdamState<T>& s, const AdamOptions& o) override {
+        detail::adam_update(p, s, o, false);
+    }
+};
+
+/// Adam with decoupled weight decay (p *= 1 - lr * weight_decay before the Adam step), as torch.optim.AdamW.
+template <class T>
+class AdamW : public Optimizer<T, AdamWOptions, AdamState<T>> {
+    using Base = Optimizer<T, AdamWOptions, AdamState<T>>;
+
+public:
+    /// An AdamW without groups (add them with add_param_group); throws ArgumentError on bad defaults.
+    explicit AdamW(const AdamWOptions& defaults = AdamWOptions()) : Base("AdamW", defaults) {}
+    /// An AdamW over one group of `params`; throws ArgumentError on bad options or an empty list.
+    AdamW(std::vector<Parameter<T>*> params, const AdamWOptions& options = AdamWOptions())
+        : Base("AdamW", std::move(params), options) {}
+
+    bool has_momentum() const override { return true; }
+    /// beta1 of group `group` (what one-cycle momentum cycling drives).
+    double momentum(std::size_t group) const override { return this->options(group).betas().first; }
+    /// Sets beta1 of group `group`.
+    void set_momentum(std::size_t group, double value) override {
+        auto& o = this->options(group);
+        o.betas(AdamBetas(value, o.betas().second));
+    }
+
+protected:
+    void update(Parameter<T>& p, AdamState<T>& s, const AdamWOptions& o) override {
+        detail::adam_update(p, s, o, true);
+    }
+};
+
+}  // namespace strata::optim

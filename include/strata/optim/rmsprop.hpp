@@ -1,0 +1,121 @@
+#pragma once
+/// @file
+/// RMSprop<T>: with optional momentum, centering and L2 weight decay, with the update rule of
+/// torch.optim.RMSprop (PyTorch 1.13, single-tensor implementation).
+
+#include <cmath>
+
+#include "strata/nn/options.hpp"
+#include "strata/optim/optimizer.hpp"
+
+namespace strata::optim {
+
+/// Options of RMSprop (PyTorch's defaults: lr 1e-2, alpha 0.99, eps 1e-8, weight decay 0, momentum 0, not
+/// centered).
+struct RMSpropOptions {
+    /// Options with learning rate `lr`.
+    explicit RMSpropOptions(double lr = 1e-2) : lr_(lr) {}
+    STRATA_ARG(double, lr);
+    STRATA_ARG(double, alpha) = 0.99;
+    STRATA_ARG(double, eps) = 1e-8;
+    STRATA_ARG(double, weight_decay) = 0.0;
+    STRATA_ARG(double, momentum) = 0.0;
+    STRATA_ARG(bool, centered) = false;
+
+public:
+    /// Throws ArgumentError naming the value on a negative (or NaN) lr, eps, momentum, weight decay or alpha
+    /// (PyTorch's checks).
+    void validate() const {
+        check<ArgumentError>(lr_ >= 0, "RMSprop: invalid learning rate: ", lr_);
+        check<ArgumentError>(eps_ >= 0, "RMSprop: invalid epsilon value: ", eps_);
+        check<ArgumentError>(momentum_ >= 0, "RMSprop: invalid momentum value: ", momentum_);
+        check<ArgumentError>(weight_decay_ >= 0, "RMSprop: invalid weight_decay value: ", weight_decay_);
+        check<ArgumentError>(alpha_ >= 0, "RMSprop: invalid alpha value: ", alpha_);
+    }
+};
+
+/// Per-parameter state of RMSprop (PyTorch's names).
+template <class T>
+struct RMSpropState {
+    /// Rank-0 number of steps taken (kept for parity with PyTorch; the update does not use it).
+    Tensor<T> step;
+    /// Running average of the squared gradient.
+    Tensor<T> square_avg;
+    /// Momentum buffer (only with momentum > 0).
+    Tensor<T> momentum_buffer;
+    /// Running average of the gradient (only when centered).
+    Tensor<T> grad_avg;
+
+    /// Creates the tensors `options` needs.
+    void ensure(const Shape& shape, const RMSpropOptions& options) {
+        detail::ensure_counter(step);
+        detail::ensure_state(square_avg, shape, true, "square_avg");
+        detail::ensure_state(momentum_buffer, shape, options.momentum() > 0, "momentum_buffer");
+        detail::ensure_state(grad_avg, shape, options.centered(), "grad_avg");
+    }
+    /// Calls f(name, tensor) for each existing tensor.
+    template <class F>
+    void visit(F&& f) {
+        f("step", step);
+        f("square_avg", square_avg);
+        if (!momentum_buffer.empty()) f("momentum_buffer", momentum_buffer);
+        if (!grad_avg.empty()) f("grad_avg", grad_avg);
+    }
+};
+
+/// RMSprop, per element (g the gradient, p the parameter):
+///   g += weight_decay * p;  s = alpha s + (1 - alpha) g^2;
+///   centered: a = alpha a + (1 - alpha) g, avg = sqrt(s - a^2) + eps;  else avg = sqrt(s) + eps;
+///   momentum > 0: b = momentum b + g / avg, p -= lr b;  else p -= lr g / avg.
+template <class T>
+class RMSprop : public Optimizer<T, RMSpropOptions, RMSpropState<T>> {
+    using Base = Optimizer<T, RMSpropOptions, RMSpropState<T>>;
+
+public:
+    /// An RMSprop without groups (add them with add_param_group); throws ArgumentError on bad defaults.
+    explicit RMSprop(const RMSpropOptions& defaults = RMSpropOptions()) : Base("RMSprop", defaults) {}
+    /// An RMSprop over one group of `params`; throws ArgumentError on bad options or an empty list.
+    RMSprop(std::vector<Parameter<T>*> params, const RMSpropOptions& options = RMSpropOptions())
+        : Base("RMSprop", std::move(params), options) {}
+
+    bool has_momentum() const override { return true; }
+    /// The momentum of group `group`.
+    double momentum(std::size_t group) const override { return this->options(group).momentum(); }
+    /// Sets the momentum of group `group` (the buffer is created, zero, at the next step if needed).
+    void set_momentum(std::size_t group, double value) override { this->options(group).momentum(value); }
+
+protected:
+    void update(Parameter<T>& p, RMSpropState<T>& s, const RMSpropOptions& o) override {
+        s.step[0] += T(1);
+        const T lr = static_cast<T>(o.lr()), wd = static_cast<T>(o.weight_decay());
+        const T alpha = static_cast<T>(o.alpha()), keep = static_cast<T>(1 - o.alpha());
+        const T eps = static_cast<T>(o.eps()), mom = static_cast<T>(o.momentum());
+        const bool decay = o.weight_decay() != 0, centered = o.centered(), use_momentum = o.momentum() > 0;
+        T* w = p.value.data();
+        const T* grad = p.grad.data();
+        T* sq = s.square_avg.data();
+        T* ga = centered ? s.grad_avg.data() : nullptr;
+        T* buf = use_momentum ? s.momentum_buffer.data() : nullptr;
+        const index_t n = p.numel();
+        for (index_t i = 0; i < n; ++i) {
+            const T g = decay ? grad[i] + wd * w[i] : grad[i];
+            sq[i] = sq[i] * alpha + keep * g * g;
+            T avg;
+            if (centered) {
+                ga[i] = ga[i] * alpha + keep * g;
+                avg = std::sqrt(sq[i] + T(-1) * ga[i] * ga[i]);
+            } else {
+                avg = std::sqrt(sq[i]);
+            }
+            avg = avg + eps;
+            if (use_momentum) {
+                buf[i] = buf[i] * mom + g / avg;
+                w[i] = w[i] + (-lr) * buf[i];
+            } else {
+                w[i] = w[i] + (-lr) * g / avg;
+            }
+        }
+    }
+};
+
+}  // namespace strata::optim

@@ -1,0 +1,101 @@
+#pragma once
+/// @file
+/// SGD<T>: stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay, with
+/// exactly the update rule of torch.optim.SGD (PyTorch 1.13, single-tensor implementation).
+
+#include "strata/nn/options.hpp"
+#include "strata/optim/optimizer.hpp"
+
+namespace strata::optim {
+
+/// Options of SGD (PyTorch's defaults: momentum 0, dampening 0, weight decay 0, no Nesterov; lr is required).
+struct SGDOptions {
+    /// Options with learning rate `lr`.
+    explicit SGDOptions(double lr) : lr_(lr) {}
+    STRATA_ARG(double, lr);
+    STRATA_ARG(double, momentum) = 0.0;
+    STRATA_ARG(double, dampening) = 0.0;
+    STRATA_ARG(double, weight_decay) = 0.0;
+    STRATA_ARG(bool, nesterov) = false;
+
+public:
+    /// Throws ArgumentError, naming the value, on a negative (or NaN) lr, momentum or weight decay, and on
+    /// Nesterov without momentum or with dampening (PyTorch's checks).
+    void validate() const {
+        check<ArgumentError>(lr_ >= 0, "SGD: invalid learning rate: ", lr_);
+        check<ArgumentError>(momentum_ >= 0, "SGD: invalid momentum value: ", momentum_);
+        check<ArgumentError>(weight_decay_ >= 0, "SGD: invalid weight_decay value: ", weight_decay_);
+        check<ArgumentError>(!nesterov_ || (momentum_ > 0 && dampening_ == 0),
+                             "SGD: Nesterov momentum requires a momentum and zero dampening, got momentum ",
+                             momentum_, " and dampening ", dampening_);
+    }
+};
+
+/// Per-parameter state of SGD: the momentum buffer (only while momentum is non-zero) and how many steps have
+/// updated it (0 means the next step initialises it with the gradient, as PyTorch's absent buffer).
+template <class T>
+struct SGDState {
+    /// Velocity b_t, shape of the parameter.
+    Tensor<T> momentum_buffer;
+    /// Rank-0 count of steps that updated momentum_buffer.
+    Tensor<T> momentum_steps;
+
+    /// Creates the buffer and its counter when `options` has momentum.
+    void ensure(const Shape& shape, const SGDOptions& options) {
+        const bool needed = options.momentum() != 0;
+        detail::ensure_state(momentum_buffer, shape, needed, "momentum_buffer");
+        if (needed) detail::ensure_counter(momentum_steps);
+    }
+    /// Calls f(name, tensor) for each existing tensor.
+    template <class F>
+    void visit(F&& f) {
+        if (!momentum_buffer.empty()) f("momentum_buffer", momentum_buffer);
+        if (!momentum_steps.empty()) f("momentum_steps", momentum_steps);
+    }
+};
+
+/// Stochastic gradient descent, per element (g the gradient, p the parameter, b the momentum buffer):
+///   g += weight_decay * p;                                  (if weight_decay != 0)
+///   b = first step ? g : momentum * b + (1 - dampening) * g; (if momentum != 0)
+///   g = nesterov ? g + momentum * b : b;                    (if momentum != 0)
+///   p -= lr * g.
+template <class T>
+class SGD : public Optimizer<T, SGDOptions, SGDState<T>> {
+    using Base = Optimizer<T, SGDOptions, SGDState<T>>;
+
+public:
+    /// An SGD without groups (add them with add_param_group); throws ArgumentError on bad defaults.
+    explicit SGD(const SGDOptions& defaults) : Base("SGD", defaults) {}
+    /// An SGD over one group of `params`; throws ArgumentError on bad options or an empty list.
+    SGD(std::vector<Parameter<T>*> params, const SGDOptions& options) : Base("SGD", std::move(params), options) {}
+
+    bool has_momentum() const override { return true; }
+    /// The momentum of group `group`.
+    double momentum(std::size_t group) const override { return this->options(group).momentum(); }
+    /// Sets the momentum of group `group` (the buffer is created at the next step if needed).
+    void set_momentum(std::size_t group, double value) override { this->options(group).momentum(value); }
+
+protected:
+    void update(Parameter<T>& p, SGDState<T>& s, const SGDOptions& o) override {
+        const T lr = static_cast<T>(o.lr()), wd = static_cast<T>(o.weight_decay());
+        const T mom = static_cast<T>(o.momentum()), keep = static_cast<T>(1.0 - o.dampening());
+        const bool decay = o.weight_decay() != 0, use_momentum = o.momentum() != 0, nesterov = o.nesterov();
+        const bool first = use_momentum && s.momentum_steps[0] == T(0);
+        T* w = p.value.data();
+        const T* grad = p.grad.data();
+        T* buf = use_momentum ? s.momentum_buffer.data() : nullptr;
+        const index_t n = p.numel();
+        for (index_t i = 0; i < n; ++i) {
+            T d = grad[i];
+            if (decay) d = d + wd * w[i];
+            if (use_momentum) {
+                buf[i] = first ? d : buf[i] * mom + keep * d;
+                d = nesterov ? d + mom * buf[i] : buf[i];
+            }
+            w[i] = w[i] + (-lr) * d;
+        }
+        if (use_momentum) s.momentum_steps[0] += T(1);
+    }
+};
+
+}  // namespace strata::optim
