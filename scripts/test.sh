@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# strata's whole test command (what CI runs):
+#   1. installs missing Debian packages (scripts/install-deps.sh build data);
+#   2. build/release: Release with OpenMP, builds everything, runs ctest;
+#   3. build/asan: RelWithDebInfo with AddressSanitizer + UBSan and without OpenMP, runs ctest.
+# Prints the time of each phase, and ends with one line `N passed, N failed` summing both ctest runs (a phase
+# whose configure or build fails counts as one failed test). Exits non-zero if anything failed.
+#
+# Environment knobs:
+#   STRATA_JOBS=N           build/test job count (default: nproc)
+#   STRATA_SKIP_SANITIZE=1  skip the sanitizer build
+#   STRATA_TEST_GLOB=...    only these unit test files (';'-separated globs relative to tests/)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+jobs="${STRATA_JOBS:-$(nproc)}"
+total_passed=0
+total_failed=0
+timings=()
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+banner() { printf '\n==== %s ====\n' "$*"; }
+
+# Cache-variable args shared by both builds. Without the knob, drop any STRATA_TEST_GLOB an earlier run left in
+# the cache so the default (all unit tests) applies.
+common_args=()
+if [[ -n "${STRATA_TEST_GLOB:-}" ]]; then
+    common_args+=("-DSTRATA_TEST_GLOB=${STRATA_TEST_GLOB}")
+else
+    common_args+=(-USTRATA_TEST_GLOB)
+fi
+
+# run_phase NAME BUILD_DIR CMAKE_ARGS...: configure + build, then ctest; adds to the totals.
+run_phase() {
+    local name="$1" dir="$2"
+    shift 2
+    local t0 rc=0
+    banner "$name: configure + build ($dir, -j$jobs)"
+    t0="$(now)"
+    cmake -S "$root" -B "$dir" "${common_args[@]}" "$@" || rc=$?
+    if [[ $rc -eq 0 ]]; then
+        cmake --build "$dir" -j "$jobs" || rc=$?
+    fi
+    local build_s
+    build_s="$(elapsed "$t0")"
+    echo "$name: configure + build took ${build_s} s"
+    if [[ $rc -ne 0 ]]; then
+        echo "$name: configure or build FAILED (exit $rc); its tests did not run" >&2
+        timings+=("$name: build ${build_s} s (FAILED), tests not run")
+        total_failed=$((total_failed + 1))
+        return 0
+    fi
+
+    banner "$name: ctest -j$jobs"
+    local log="$dir/ctest-output.log"
+    t0="$(now)"
+    rc=0
+    (cd "$dir" && ctest --output-on-failure --no-tests=error -j "$jobs") 2>&1 | tee "$log" || rc=$?
+    local test_s
+    test_s="$(elapsed "$t0")"
+    echo "$name: tests took ${test_s} s"
+
+    # "100% tests passed, 0 tests failed out of 25" / "92% tests passed, 2 tests failed out of 25"
+    local line failed total
+    line="$(grep -E '[0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)"
+    if [[ -n "$line" ]]; then
+        failed="$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")"
+        total="$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$line")"
+        if [[ $rc -ne 0 && $failed -eq 0 ]]; then failed=1; fi  # ctest failed for another reason
+        total_passed=$((total_passed + total - failed))
+        total_failed=$((total_failed + failed))
+        timings+=("$name: build ${build_s} s, tests ${test_s} s ($((total - failed)) passed, $failed failed)")
+    else
+        echo "$name: ctest printed no summary (exit $rc)" >&2
+        total_failed=$((total_failed + 1))
+        timings+=("$name: build ${build_s} s, tests ${test_s} s (ctest gave no summary, exit $rc)")
+    fi
+}
+
+run_start="$(now)"
+banner "dependencies"
+t0="$(now)"
+bash scripts/install-deps.sh build data
+timings+=("dependencies: $(elapsed "$t0") s")
+
+run_phase release "$root/build/release" \
+    -DCMAKE_BUILD_TYPE=Release -DSTRATA_USE_OPENMP=ON
+
+if [[ "${STRATA_SKIP_SANITIZE:-0}" == 1 ]]; then
+    banner "asan: skipped (STRATA_SKIP_SANITIZE=1)"
+    timings+=("asan: skipped")
+else
+    # Also proves the library builds and passes without OpenMP.
+    run_phase asan "$root/build/asan" \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_SANITIZE=ON -DSTRATA_USE_OPENMP=OFF -DSTRATA_BUILD_BENCHMARKS=OFF
+fi
+
+banner "timings"
+for t in "${timings[@]}"; do echo "  $t"; done
+echo "  total: $(elapsed "$run_start") s"
+echo "${total_passed} passed, ${total_failed} failed"
+[[ $total_failed -eq 0 ]]
