@@ -16,7 +16,7 @@ for set in "${sets[@]}"; do
     case "$set" in
         build) packages+=(g++ cmake make libeigen3-dev catch2 libbenchmark-dev zlib1g-dev libcli11-dev) ;;
         data) packages+=(dataset-fashion-mnist) ;;
-        torch) packages+=(python3-torch) ;;
+        torch) packages+=(python3-torch python3-torchvision) ;;
         -h | --help) usage; exit 0 ;;
         *) echo "install-deps.sh: unknown package set '$set' (want build, data or torch)" >&2; usage >&2; exit 2 ;;
     esac

@@ -1,0 +1,62 @@
+#pragma once
+/// @file
+/// evaluate(): mean cross-entropy and accuracy of a classifier on a dataset, in eval mode with nothing recorded.
+
+#include <algorithm>
+
+#include "strata/data/dataset.hpp"
+#include "strata/nn/module.hpp"
+#include "strata/ops/cross_entropy.hpp"
+
+namespace strata::train {
+
+/// Loss and accuracy over a dataset.
+struct Evaluation {
+    double loss = 0.0;      ///< mean cross-entropy
+    double accuracy = 0.0;  ///< fraction correct, in [0, 1]
+    index_t samples = 0;
+};
+
+/// Index of the largest logit of each row of [N, C] logits.
+template <class T>
+std::vector<index_t> argmax_rows(TensorView<const T> logits) {
+    const index_t n = logits.dim(0), c = logits.dim(1);
+    std::vector<index_t> out(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < n; ++i) {
+        const T* row = logits.data() + i * c;
+        out[static_cast<std::size_t>(i)] = std::max_element(row, row + c) - row;
+    }
+    return out;
+}
+
+/// Runs `model` in eval mode over `data` in batches of `batch_size` (the model's mode is restored afterwards).
+/// `tape` is rewound before each batch. Throws ArgumentError for batch_size < 1.
+inline Evaluation evaluate(nn::Module<float>& model, const data::Dataset& data, index_t batch_size, Tape& tape) {
+    check<ArgumentError>(batch_size >= 1, "evaluate: batch_size must be >= 1, got ", batch_size);
+    const bool was_training = model.is_training();
+    model.eval();
+    Evaluation e;
+    const index_t n = data.size();
+    for (index_t start = 0; start < n; start += batch_size) {
+        const index_t b = std::min(batch_size, n - start);
+        tape.rewind();
+        NoGradGuard no_grad(tape);
+        Var<float> x = tape.constant_copy<float>(
+            TensorView<const float>(data.image(start), Shape{b, data.channels(), data.height(), data.width()}));
+        Var<float> logits = model(x);
+        const std::vector<index_t> labels(data.labels().begin() + start, data.labels().begin() + start + b);
+        e.loss += static_cast<double>(cross_entropy(logits, labels).item()) * static_cast<double>(b);
+        const auto predicted = argmax_rows(logits.value());
+        for (index_t i = 0; i < b; ++i) e.accuracy += predicted[static_cast<std::size_t>(i)] == labels[static_cast<std::size_t>(i)];
+    }
+    tape.rewind();
+    model.train(was_training);
+    e.samples = n;
+    if (n > 0) {
+        e.loss /= static_cast<double>(n);
+        e.accuracy /= static_cast<double>(n);
+    }
+    return e;
+}
+
+}  // namespace strata::train
