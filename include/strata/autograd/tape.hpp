@@ -4,6 +4,7 @@
 /// arena; Var<T> is a cheap handle to a value and its gradient on a tape; backward() is a reverse loop over
 /// the recorded nodes. Gradients accumulate, so a value used twice receives the sum of both uses.
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -38,7 +39,17 @@ struct VarSlot {
     void* grad;  ///< null until a gradient reaches the value
     Shape shape;
     bool requires_grad;
+    bool is_double;  ///< element type: double (true) or float (false)
 };
+
+/// Index of the first NaN or infinity among `n` elements at `p` (of float or double), or -1.
+inline index_t first_non_finite(const void* p, index_t n, bool is_double) {
+    for (index_t i = 0; i < n; ++i) {
+        const double v = is_double ? static_cast<const double*>(p)[i] : static_cast<const float*>(p)[i];
+        if (!std::isfinite(v)) return i;
+    }
+    return -1;
+}
 
 /// One recorded op: knows its output slot and how to push the output's gradient to its inputs.
 struct Node {
@@ -104,7 +115,7 @@ public:
         check<ShapeError>(p.grad.shape() == p.value.shape(), "parameter gradient of shape ", p.grad.shape(),
                           " does not match its value's shape ", p.value.shape());
         auto* slot = new (arena_.allocate(sizeof(detail::VarSlot)))
-            detail::VarSlot{p.value.data(), p.grad.data(), p.value.shape(), p.requires_grad};
+            detail::VarSlot{p.value.data(), p.grad.data(), p.value.shape(), p.requires_grad, std::is_same_v<T, double>};
         if (!p.requires_grad) slot->grad = nullptr;
         return Var<T>(this, slot, generation_);
     }
@@ -140,6 +151,7 @@ public:
         using Fn = std::decay_t<F>;
         static_assert(std::is_trivially_destructible_v<Fn>,
                       "a backward lambda may capture only trivially destructible things (Vars, pointers, numbers)");
+        if (detect_anomaly_) check_forward(name, output.slot());
         void* mem = arena_.allocate(sizeof(detail::LambdaNode<Fn>));
         nodes_.push_back(new (mem) detail::LambdaNode<Fn>(output.slot(), name, Fn(std::forward<F>(backward))));
     }
@@ -163,6 +175,12 @@ public:
     bool grad_enabled() const { return grad_enabled_; }
     void set_grad_enabled(bool enabled) { grad_enabled_ = enabled; }
 
+    /// Anomaly detection (like torch.autograd.detect_anomaly): when on, every recorded op's output and every
+    /// gradient an op's backward writes are checked, and the first NaN or infinity throws NumericError naming
+    /// the op. It costs a pass over each value and gradient; leave it off for speed.
+    void set_detect_anomaly(bool on) { detect_anomaly_ = on; }
+    bool detect_anomaly() const { return detect_anomaly_; }
+
     /// Number of nodes recorded since the last rewind.
     std::size_t node_count() const { return nodes_.size(); }
     /// Name of recorded node `i` (in recording order).
@@ -179,7 +197,7 @@ private:
     template <class T>
     Var<T> make_var(T* data, const Shape& shape, bool requires_grad) {
         auto* slot = new (arena_.allocate(sizeof(detail::VarSlot)))
-            detail::VarSlot{data, nullptr, shape, requires_grad};
+            detail::VarSlot{data, nullptr, shape, requires_grad, std::is_same_v<T, double>};
         return Var<T>(this, slot, generation_);
     }
 
@@ -187,9 +205,43 @@ private:
         check<LifetimeError>(!backward_done_,
                              "backward() was already run on this tape; call rewind() before the next step");
         backward_done_ = true;
+        if (detect_anomaly_) return run_backward_checked();
         for (std::size_t i = nodes_.size(); i-- > 0;) {
             detail::Node* node = nodes_[i];
             if (node->output->grad != nullptr) node->backward();
+        }
+    }
+
+    void check_forward(const char* name, const detail::VarSlot* out) const {
+        const index_t bad = detail::first_non_finite(out->value, out->shape.numel(), out->is_double);
+        if (bad >= 0)
+            throw NumericError(detail::concat("anomaly: the forward of op '", name, "' (node ", nodes_.size(),
+                                              ") produced a non-finite value at element ", bad,
+                                              " of its output of shape ", out->shape));
+    }
+
+    /// The backward loop of anomaly mode: Var::grad() reports every gradient buffer an op touches, and each is
+    /// checked after the op's backward.
+    void run_backward_checked() {
+        struct Reset {
+            Tape& t;
+            ~Reset() { t.in_backward_ = false; }
+        } reset{*this};
+        in_backward_ = true;
+        for (std::size_t i = nodes_.size(); i-- > 0;) {
+            detail::Node* node = nodes_[i];
+            if (node->output->grad == nullptr) continue;
+            touched_.clear();
+            node->backward();
+            for (const detail::VarSlot* s : touched_) {
+                if (s == node->output || s->grad == nullptr) continue;
+                const index_t bad = detail::first_non_finite(s->grad, s->shape.numel(), s->is_double);
+                if (bad >= 0)
+                    throw NumericError(detail::concat("anomaly: the backward of op '", node->name, "' (node ", i,
+                                                      " of ", nodes_.size(),
+                                                      ") wrote a non-finite gradient at element ", bad,
+                                                      " of an input of shape ", s->shape));
+            }
         }
     }
 
@@ -198,6 +250,9 @@ private:
     std::uint64_t generation_ = 1;
     bool grad_enabled_ = true;
     bool backward_done_ = false;
+    bool detect_anomaly_ = false;
+    bool in_backward_ = false;
+    std::vector<detail::VarSlot*> touched_;
 };
 
 /// Turns recording off for its lifetime (evaluation): ops still compute values but record no nodes.
@@ -269,6 +324,7 @@ public:
             std::memset(static_cast<void*>(g), 0, n * sizeof(T));
             slot_->grad = g;
         }
+        if (tape_->in_backward_) tape_->touched_.push_back(slot_);
         return {static_cast<T*>(slot_->grad), slot_->shape};
     }
 

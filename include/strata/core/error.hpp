@@ -46,6 +46,12 @@ public:
     using Error::Error;
 };
 
+/// A non-finite value (NaN or infinity) where anomaly detection or a training loop checks for one.
+class NumericError : public Error {
+public:
+    using Error::Error;
+};
+
 namespace detail {
 
 /// Concatenates its arguments with operator<< into a string.
