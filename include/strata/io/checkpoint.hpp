@@ -142,10 +142,8 @@ public:
     /// order (parameters, then buffers).
     template <class T>
     void add_module(const nn::Module<T>& module, const std::string& prefix = "model.") {
-        // named_parameters() is not const in nn::Module although it does not modify the module.
-        auto& m = const_cast<nn::Module<T>&>(module);
-        for (auto& np : m.named_parameters()) add_tensor<T>(prefix + np.name, np.parameter->value);
-        for (auto& nb : m.named_buffers()) add_tensor<T>(prefix + nb.name, *nb.buffer);
+        for (auto& np : module.named_parameters()) add_tensor<T>(prefix + np.name, np.parameter->value);
+        for (auto& nb : module.named_buffers()) add_tensor<T>(prefix + nb.name, *nb.buffer);
     }
     /// A checkpoint holding add_module(module, prefix).
     template <class T>

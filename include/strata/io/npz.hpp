@@ -249,10 +249,9 @@ inline void write_npz(const std::string& path, const Checkpoint& ck, bool compre
 /// double, and every "num_batches_tracked" buffer as an '<i8' scalar (rounded), as in a PyTorch state_dict.
 template <class T>
 Checkpoint npz_state(const nn::Module<T>& module) {
-    auto& m = const_cast<nn::Module<T>&>(module);  // named_parameters() is not const, but does not modify
     Checkpoint ck;
-    for (auto& np : m.named_parameters()) ck.add_tensor<T>(np.name, np.parameter->value);
-    for (auto& nb : m.named_buffers()) {
+    for (auto& np : module.named_parameters()) ck.add_tensor<T>(np.name, np.parameter->value);
+    for (auto& nb : module.named_buffers()) {
         if (detail::is_counter_buffer(nb.name) && nb.buffer->numel() == 1)
             ck.add_scalar(nb.name, static_cast<std::int64_t>(std::llround((*nb.buffer)[0])));
         else

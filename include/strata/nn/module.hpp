@@ -99,6 +99,8 @@ public:
         });
         return out;
     }
+    /// Every parameter with its dotted name, for read-only use (saving, counting).
+    std::vector<NamedParameter<T>> named_parameters() const { return const_cast<Module*>(this)->named_parameters(); }
     /// Every buffer (running statistics) with its dotted name.
     std::vector<NamedBuffer<T>> named_buffers() {
         std::vector<NamedBuffer<T>> out;
@@ -107,6 +109,8 @@ public:
         });
         return out;
     }
+    /// Every buffer with its dotted name, for read-only use (saving).
+    std::vector<NamedBuffer<T>> named_buffers() const { return const_cast<Module*>(this)->named_buffers(); }
     /// Every module of the tree with its dotted path (the root has path "").
     std::vector<std::pair<std::string, Module*>> named_modules() {
         std::vector<std::pair<std::string, Module*>> out;
