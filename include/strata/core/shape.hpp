@@ -39,7 +39,7 @@ public:
     /// Dimension `i`; negative `i` counts from the end (-1 is the last). Throws ArgumentError out of range.
     index_t operator[](int i) const {
         const int j = i < 0 ? i + rank_ : i;
-        check<ArgumentError>(j >= 0 && j < rank_, "dimension index ", i, " out of range for shape ", to_string());
+        check<ArgumentError>(j >= 0 && j < rank_, "dimension index ", i, " out of range for shape ", *this);
         return dims_[static_cast<std::size_t>(j)];
     }
 
@@ -92,8 +92,7 @@ private:
 
 /// Throws ShapeError naming `what` and both shapes unless `actual == expected`.
 inline void check_shape(const Shape& actual, const Shape& expected, const char* what) {
-    check<ShapeError>(actual == expected, what, ": expected shape ", expected.to_string(), ", got ",
-                      actual.to_string());
+    check<ShapeError>(actual == expected, what, ": expected shape ", expected, ", got ", actual);
 }
 
 }  // namespace strata

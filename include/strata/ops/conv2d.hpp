@@ -1,0 +1,296 @@
+#pragma once
+/// @file
+/// conv2d(x, weight, bias, {stride, padding}): 2-D cross-correlation over NCHW batches like
+/// torch.nn.functional.conv2d (no dilation, no groups), by im2col + Eigen GEMM, parallel over the batch.
+
+#include <algorithm>
+#include <cstdint>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "strata/autograd/tape.hpp"
+#include "strata/ops/detail/im2col.hpp"
+
+namespace strata {
+
+/// Stride and zero padding of conv2d, the same in both spatial directions.
+struct Conv2dParams {
+    index_t stride = 1;   ///< step between window positions, >= 1
+    index_t padding = 0;  ///< zeros added on every side, >= 0
+};
+
+namespace detail {
+
+/// How conv2d splits a batch: `group` samples are unfolded side by side into one GEMM (small feature maps
+/// give GEMMs too thin to be efficient one sample at a time), `chunks` = ceil(N / group) GEMM groups are
+/// shared out statically among `threads` OpenMP threads. Convolutions too small to repay a parallel region
+/// (under `min_flops_per_thread` per thread) run on the calling thread.
+struct ConvBatchPlan {
+    index_t group = 1;
+    index_t chunks = 0;
+    int threads = 1;
+
+    /// Columns a GEMM should have at least before samples stop being grouped.
+    static constexpr index_t target_cols = 128;
+    /// Forward multiply-adds times two that make one more thread worth waking.
+    static constexpr double min_flops_per_thread = 1e6;
+
+    ConvBatchPlan(index_t batch, index_t positions, double flops) {
+        index_t available = 1;
+#ifdef _OPENMP
+        available = omp_in_parallel() ? 1 : omp_get_max_threads();
+#endif
+        available = std::max<index_t>(1, std::min(available, static_cast<index_t>(flops / min_flops_per_thread)));
+        group = std::max<index_t>(1, (target_cols + positions - 1) / std::max<index_t>(positions, 1));
+        const index_t per_thread = (batch + available - 1) / available;
+        group = std::max<index_t>(1, std::min(group, per_thread));
+        chunks = (batch + group - 1) / group;
+        threads = static_cast<int>(std::max<index_t>(1, std::min(available, chunks)));
+    }
+
+    /// The first sample of chunk `c` and the number of samples in it.
+    index_t first(index_t c) const { return c * group; }
+    index_t size(index_t c, index_t batch) const { return std::min(group, batch - c * group); }
+};
+
+/// The calling thread's index inside a parallel region (0 outside one or without OpenMP).
+inline int conv_thread_index() {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/// Number of T in a per-thread scratch slice of `n` elements, rounded up to whole 64-byte lines.
+template <class T>
+index_t conv_scratch_stride(index_t n) {
+    const auto per_line = static_cast<index_t>(alignment / sizeof(T));
+    return (n + per_line - 1) / per_line * per_line;
+}
+
+/// Validates conv2d's arguments and returns the per-image geometry; throws ShapeError / ArgumentError.
+inline Window2d conv2d_geometry(const Shape& x, const Shape& w, const Shape* bias, const Conv2dParams& p) {
+    check<ShapeError>(x.rank() == 4, "conv2d: input must have rank 4 [N, Cin, H, W], got shape ", x);
+    check<ShapeError>(w.rank() == 4, "conv2d: weight must have rank 4 [Cout, Cin, kH, kW], got shape ", w);
+    check<ShapeError>(x[1] == w[1], "conv2d: input shape ", x, " has ", x[1], " channels but weight shape ", w,
+                      " expects ", w[1]);
+    check<ShapeError>(w[2] >= 1 && w[3] >= 1, "conv2d: weight shape ", w, " has an empty kernel");
+    if (bias)
+        check<ShapeError>(bias->rank() == 1 && (*bias)[0] == w[0], "conv2d: bias must have shape [", w[0],
+                          "] (Cout of weight shape ", w, "), got shape ", *bias);
+    check<ArgumentError>(p.stride >= 1, "conv2d: stride must be >= 1, got ", p.stride);
+    check<ArgumentError>(p.padding >= 0, "conv2d: padding must be >= 0, got ", p.padding);
+    check<ShapeError>(w[2] <= x[2] + 2 * p.padding && w[3] <= x[3] + 2 * p.padding, "conv2d: kernel ", w[2], "x",
+                      w[3], " (weight shape ", w, ") is larger than the padded input ", x[2] + 2 * p.padding, "x",
+                      x[3] + 2 * p.padding, " (input shape ", x, ", padding ", p.padding, ")");
+    check<ShapeError>((x[2] + 2 * p.padding) * (x[3] + 2 * p.padding) < (index_t{1} << 31), "conv2d: padded input ",
+                      x[2] + 2 * p.padding, "x", x[3] + 2 * p.padding, " is too large for 32-bit offsets");
+    return Window2d(x[1], x[2], x[3], w[2], w[3], p.stride, p.padding);
+}
+
+/// Unfolds samples [n0, n0 + count) of `x` side by side into `col` ([K, count*P]) and returns it, or returns
+/// the sample itself when it already is its column matrix (one sample, 1x1 kernel, stride 1, no padding).
+template <class T>
+const T* conv_unfold(const T* x, const Im2colPlan& plan, index_t n0, index_t count, T* padded, T* col) {
+    const Window2d& g = plan.g;
+    const index_t image = g.channels * g.height * g.width, P = g.col_cols();
+    if (count == 1 && g.is_identity()) return x + n0 * image;
+    for (index_t j = 0; j < count; ++j) im2col(x + (n0 + j) * image, plan, padded, col + j * P, count * P);
+    return col;
+}
+
+/// Copies a chunk's GEMM result `y` [Cout, count*P] into its NCHW samples `nchw` [count, Cout, P], adding
+/// `bias` [Cout] when it is not null.
+template <class T>
+void conv_to_nchw(const T* y, index_t count, index_t cout, index_t P, const T* bias, T* nchw) {
+    if (P == 1) {  // a plain transpose
+        MatrixMap<T>(nchw, count, cout) = MatrixMap<const T>(y, cout, count).transpose();
+    } else {
+        for (index_t j = 0; j < count; ++j)
+            for (index_t co = 0; co < cout; ++co) {
+                const T* from = y + co * count * P + j * P;
+                T* to = nchw + (j * cout + co) * P;
+                for (index_t q = 0; q < P; ++q) to[q] = from[q];
+            }
+    }
+    if (bias)
+        for (index_t j = 0; j < count; ++j) MatrixMap<T>(nchw + j * cout * P, cout, P).colwise() +=
+            Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(bias, cout);
+}
+
+/// The inverse reordering: NCHW samples `nchw` [count, Cout, P] into `y` [Cout, count*P].
+template <class T>
+void conv_from_nchw(const T* nchw, index_t count, index_t cout, index_t P, T* y) {
+    if (P == 1) {
+        MatrixMap<T>(y, cout, count) = MatrixMap<const T>(nchw, count, cout).transpose();
+        return;
+    }
+    for (index_t j = 0; j < count; ++j)
+        for (index_t co = 0; co < cout; ++co) {
+            const T* from = nchw + (j * cout + co) * P;
+            T* to = y + co * count * P + j * P;
+            for (index_t q = 0; q < P; ++q) to[q] = from[q];
+        }
+}
+
+/// The weight [Cout, Cin, kh, kw] as the [Cout, Cin * taps] matrix of the plan's active taps: the weight
+/// itself when every tap is active, else a compacted copy in the tape's arena.
+template <class T>
+const T* conv_active_weight(Tape& tape, const T* w, index_t cout, const Im2colPlan& plan) {
+    if (plan.all_taps()) return w;
+    const index_t kk = plan.g.kernel_h * plan.g.kernel_w, cin = plan.g.channels, K = plan.rows();
+    T* wk = tape.buffer<T>(cout * K);
+    for (index_t co = 0; co < cout; ++co)
+        for (index_t c = 0; c < cin; ++c)
+            for (index_t a = 0; a < plan.taps; ++a)
+                wk[co * K + c * plan.taps + a] = w[(co * cin + c) * kk + plan.tap_ids[a]];
+    return wk;
+}
+
+/// dw [Cout, Cin, kh, kw] += `part` [Cout, Cin * taps] (a gradient over the plan's active taps).
+template <class T>
+void conv_add_active_weight_grad(T* dw, const T* part, index_t cout, const Im2colPlan& plan) {
+    const index_t kk = plan.g.kernel_h * plan.g.kernel_w, cin = plan.g.channels, K = plan.rows();
+    if (plan.all_taps()) {
+        ArrayMap<T>(dw, cout * K) += ArrayMap<const T>(part, cout * K);
+        return;
+    }
+    for (index_t co = 0; co < cout; ++co)
+        for (index_t c = 0; c < cin; ++c)
+            for (index_t a = 0; a < plan.taps; ++a)
+                dw[(co * cin + c) * kk + plan.tap_ids[a]] += part[co * K + c * plan.taps + a];
+}
+
+}  // namespace detail
+
+/// 2-D convolution (cross-correlation, as in PyTorch) of `x` [N, Cin, H, W] with `weight` [Cout, Cin, kH, kW]
+/// plus an optional `bias` [Cout] (pass `Var<T>()` for none), giving [N, Cout, Ho, Wo] with
+/// Ho = (H + 2*padding - kH) / stride + 1 (and Wo likewise). Samples are unfolded by im2col and multiplied by
+/// the weight viewed as a [Cout, Cin*kH*kW] matrix (kernel taps that only ever see padding are skipped);
+/// small feature maps are unfolded several samples per GEMM. Sample groups are spread over OpenMP threads
+/// and results are deterministic for a given thread count.
+/// Throws ShapeError on a rank other than 4, a channel mismatch, a bias that is not [Cout] or a kernel larger
+/// than the padded input; ArgumentError on stride < 1 or padding < 0, or operands on different tapes.
+template <class T>
+Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dParams params = {}) {
+    check_same_tape(x, weight, "conv2d");
+    const bool has_bias = bias.defined();
+    if (has_bias) check_same_tape(x, bias, "conv2d");
+    const Shape bias_shape = has_bias ? bias.shape() : Shape{};
+    const detail::Window2d g =
+        detail::conv2d_geometry(x.shape(), weight.shape(), has_bias ? &bias_shape : nullptr, params);
+    const index_t N = x.dim(0), Cout = weight.dim(0), P = g.col_cols();
+    const index_t image = g.channels * g.height * g.width;
+
+    Tape& tape = x.tape();
+    const bool grad = tape.needs_grad(x, weight) || (has_bias && bias.requires_grad());
+    Var<T> out = tape.make_output<T>(Shape{N, Cout, g.out_h, g.out_w}, grad);
+    const detail::Im2colPlan unfold(g, tape.buffer<std::int32_t>(detail::Im2colPlan::storage_size(g)));
+    const index_t K = unfold.rows();
+    const detail::ConvBatchPlan plan(N, P, 2.0 * static_cast<double>(N) * static_cast<double>(Cout * K * P));
+    const T* wk = detail::conv_active_weight(tape, weight.value().data(), Cout, unfold);
+
+    const T* px = x.value().data();
+    const T* pb = has_bias ? bias.value().data() : nullptr;
+    T* py = out.mutable_value().data();
+    const index_t pad_stride = detail::conv_scratch_stride<T>(unfold.padded_size());
+    const index_t col_stride = detail::conv_scratch_stride<T>(K * plan.group * P);
+    const index_t y_stride = plan.group > 1 ? detail::conv_scratch_stride<T>(Cout * plan.group * P) : 0;
+    const index_t per_thread = pad_stride + col_stride + y_stride;
+    T* scratch = tape.buffer<T>(plan.threads * per_thread);
+
+    auto forward_chunk = [&](index_t c) {
+        const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
+        T* padded = scratch + detail::conv_thread_index() * per_thread;
+        const T* col = detail::conv_unfold(px, unfold, n0, count, padded, padded + pad_stride);
+        T* y = count == 1 ? py + n0 * Cout * P : padded + pad_stride + col_stride;
+        MatrixMap<T>(y, Cout, cols).noalias() = MatrixMap<const T>(wk, Cout, K) * MatrixMap<const T>(col, K, cols);
+        if (count > 1)
+            detail::conv_to_nchw(y, count, Cout, P, pb, py + n0 * Cout * P);
+        else if (pb)
+            MatrixMap<T>(y, Cout, P).colwise() += Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(pb, Cout);
+    };
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(plan.threads) if (plan.threads > 1)
+#endif
+    for (index_t c = 0; c < plan.chunks; ++c) forward_chunk(c);
+
+    if (grad)
+        tape.record("conv2d", out, [x, weight, bias, out, unfold, plan, wk, N, Cout, K, P, image, has_bias] {
+            const T* dy = out.grad().data();
+            if (has_bias && bias.requires_grad()) {
+                T* db = bias.grad().data();
+                for (index_t n = 0; n < N; ++n)
+                    for (index_t co = 0; co < Cout; ++co)
+                        db[co] += ArrayMap<const T>(dy + (n * Cout + co) * P, P).sum();
+            }
+            const bool need_dw = weight.requires_grad(), need_dx = x.requires_grad();
+            if (!need_dw && !need_dx) return;
+            Tape& tape = out.tape();
+            const T* px = x.value().data();
+            T* dx = need_dx ? x.grad().data() : nullptr;
+            T* dw = need_dw ? weight.grad().data() : nullptr;
+            const MatrixMap<const T> wmat(wk, Cout, K);
+            const index_t cols_max = plan.group * P;
+            // Per-thread scratch: [weight-gradient partial] [padded image] [col] [dcol] [gathered dY].
+            const bool partial_dw = need_dw && (plan.threads > 1 || !unfold.all_taps());
+            const index_t dw_stride = partial_dw ? detail::conv_scratch_stride<T>(Cout * K) : 0;
+            const index_t pad_stride = detail::conv_scratch_stride<T>(unfold.padded_size());
+            const index_t col_stride = need_dw ? detail::conv_scratch_stride<T>(K * cols_max) : 0;
+            const index_t dcol_stride = need_dx ? detail::conv_scratch_stride<T>(K * cols_max) : 0;
+            const index_t dy_stride = plan.group > 1 ? detail::conv_scratch_stride<T>(Cout * cols_max) : 0;
+            const index_t per_thread = dw_stride + pad_stride + col_stride + dcol_stride + dy_stride;
+            T* scratch = tape.buffer<T>(plan.threads * per_thread);
+            if (partial_dw)
+                for (int t = 0; t < plan.threads; ++t) std::fill_n(scratch + t * per_thread, Cout * K, T(0));
+
+            auto backward_chunk = [&](index_t c) {
+                const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
+                T* mine = scratch + detail::conv_thread_index() * per_thread;
+                T* dw_acc = partial_dw ? mine : dw;
+                T* padded = mine + dw_stride;
+                T* col_buf = padded + pad_stride;
+                T* dcol = col_buf + col_stride;
+                T* dy_buf = dcol + dcol_stride;
+                const T* dyc = dy + n0 * Cout * P;
+                if (count > 1) {  // gather the chunk's output gradients into [Cout, count*P]
+                    detail::conv_from_nchw(dyc, count, Cout, P, dy_buf);
+                    dyc = dy_buf;
+                }
+                const MatrixMap<const T> dym(dyc, Cout, cols);
+                if (dw_acc) {
+                    const T* col = detail::conv_unfold(px, unfold, n0, count, padded, col_buf);
+                    MatrixMap<T>(dw_acc, Cout, K).noalias() += dym * MatrixMap<const T>(col, K, cols).transpose();
+                }
+                if (dx) {
+                    if (count == 1 && unfold.g.is_identity()) {
+                        MatrixMap<T>(dx + n0 * image, K, P).noalias() += wmat.transpose() * dym;
+                    } else {
+                        MatrixMap<T>(dcol, K, cols).noalias() = wmat.transpose() * dym;
+                        for (index_t j = 0; j < count; ++j)
+                            detail::col2im(dcol + j * P, cols, unfold, padded, dx + (n0 + j) * image);
+                    }
+                }
+            };
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(plan.threads) if (plan.threads > 1)
+#endif
+            for (index_t c = 0; c < plan.chunks; ++c) backward_chunk(c);
+
+            if (partial_dw)  // reduce the per-thread weight gradients in thread order
+                for (int t = 0; t < plan.threads; ++t)
+                    detail::conv_add_active_weight_grad(dw, scratch + t * per_thread, Cout, unfold);
+        });
+    return out;
+}
+
+/// conv2d without a bias.
+template <class T>
+Var<T> conv2d(const Var<T>& x, const Var<T>& weight, Conv2dParams params = {}) {
+    return conv2d(x, weight, Var<T>(), params);
+}
+
+}  // namespace strata

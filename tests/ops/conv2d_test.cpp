@@ -1,0 +1,324 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "strata/autograd/gradcheck.hpp"
+#include "strata/ops/add.hpp"
+#include "strata/ops/conv2d.hpp"
+#include "support/fixture.hpp"
+
+using namespace strata;
+
+namespace {
+
+Tensor<double> random_tensor(const Shape& s, std::uint64_t seed) {
+    Generator g(seed);
+    Tensor<double> t(s);
+    t.fill_normal(g);
+    return t;
+}
+
+/// Direct 7-loop convolution with its three gradients, the reference for the im2col/GEMM implementation.
+struct NaiveConv {
+    Tensor<double> y, dx, dw, db;
+    NaiveConv(const Tensor<double>& x, const Tensor<double>& w, const Tensor<double>* b, index_t s, index_t p,
+              const Tensor<double>* dy) {
+        const index_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+        const index_t F = w.dim(0), kh = w.dim(2), kw = w.dim(3);
+        const index_t Ho = (H + 2 * p - kh) / s + 1, Wo = (W + 2 * p - kw) / s + 1;
+        y = Tensor<double>(Shape{N, F, Ho, Wo});
+        dx = Tensor<double>(x.shape());
+        dw = Tensor<double>(w.shape());
+        db = Tensor<double>(Shape{F});
+        auto X = [&](index_t n, index_t c, index_t h, index_t w_) { return ((n * C + c) * H + h) * W + w_; };
+        auto K = [&](index_t f, index_t c, index_t i, index_t j) { return ((f * C + c) * kh + i) * kw + j; };
+        for (index_t n = 0; n < N; ++n)
+            for (index_t f = 0; f < F; ++f)
+                for (index_t oh = 0; oh < Ho; ++oh)
+                    for (index_t ow = 0; ow < Wo; ++ow) {
+                        double acc = b ? (*b)[f] : 0.0;
+                        const index_t o = ((n * F + f) * Ho + oh) * Wo + ow;
+                        const double g = dy ? (*dy)[o] : 0.0;
+                        db[f] += g;
+                        for (index_t c = 0; c < C; ++c)
+                            for (index_t i = 0; i < kh; ++i)
+                                for (index_t j = 0; j < kw; ++j) {
+                                    const index_t ih = oh * s - p + i, iw = ow * s - p + j;
+                                    if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                                    acc += x[X(n, c, ih, iw)] * w[K(f, c, i, j)];
+                                    dx[X(n, c, ih, iw)] += g * w[K(f, c, i, j)];
+                                    dw[K(f, c, i, j)] += g * x[X(n, c, ih, iw)];
+                                }
+                        y[o] = acc;
+                    }
+    }
+};
+
+/// Runs conv2d forward and backward (seeded with `dy`) in T on copies of the inputs.
+template <class T>
+struct ConvRun {
+    Tensor<T> y, dx, dw, db;
+    ConvRun(const Tensor<double>& x, const Tensor<double>& w, const Tensor<double>* b, Conv2dParams p,
+            const Tensor<double>& dy) {
+        Tape tape;
+        const Tensor<T> xt = x.cast<T>(), wt = w.cast<T>(), dyt = dy.cast<T>();
+        Tensor<T> bt = b ? b->cast<T>() : Tensor<T>();
+        Var<T> xv = tape.variable(xt), wv = tape.variable(wt);
+        Var<T> bv = b ? tape.variable(bt) : Var<T>();
+        Var<T> out = conv2d(xv, wv, bv, p);
+        tape.backward(out, dyt.view());
+        y = out.to_tensor();
+        dx = Tensor<T>::from(xv.grad());
+        dw = Tensor<T>::from(wv.grad());
+        if (b) db = Tensor<T>::from(bv.grad());
+    }
+};
+
+template <class T>
+void check_conv_fixture(const std::string& file, double tol) {
+    const test::Fixture fx(file);
+    const bool bias = fx.has("bias");
+    const Tensor<double> x = fx.get("input"), w = fx.get("weight"), dy = fx.get("grad_output");
+    const Tensor<double> b = bias ? fx.get("bias") : Tensor<double>();
+    const Conv2dParams p{static_cast<index_t>(fx.scalar("stride")), static_cast<index_t>(fx.scalar("padding"))};
+    const ConvRun<T> r(x, w, bias ? &b : nullptr, p, dy);
+    CHECK(test::max_rel_diff(r.y, fx.get("output")) < tol);
+    CHECK(test::max_rel_diff(r.dx, fx.get("grad_input")) < tol);
+    CHECK(test::max_rel_diff(r.dw, fx.get("grad_weight")) < tol);
+    if (bias) CHECK(test::max_rel_diff(r.db, fx.get("grad_bias")) < tol);
+}
+
+const char* const conv_fixtures[] = {"conv2d_k3_s2_p1_bias.txt", "conv2d_k3_s1_p1_bias.txt",
+                                     "conv2d_k1_s2_nobias.txt", "conv2d_k7_s2_p3_stem.txt",
+                                     "conv2d_k2x3_nonsquare.txt"};
+
+}  // namespace
+
+TEST_CASE("conv2d forward on a hand-computed example", "[ops][conv2d]") {
+    Tape tape;
+    Tensor<float> x(Shape{1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+    Tensor<float> w(Shape{1, 1, 2, 2}, {1, 1, 1, 1});
+    Tensor<float> b(Shape{1}, {0.5f});
+    auto y = conv2d(tape.constant(x), tape.constant(w), tape.constant(b));
+    REQUIRE(y.shape() == Shape{1, 1, 2, 2});
+    CHECK(y.value()[0] == 12.5f);
+    CHECK(y.value()[1] == 16.5f);
+    CHECK(y.value()[2] == 24.5f);
+    CHECK(y.value()[3] == 28.5f);
+    // padding 1, stride 2: windows with top-left corners (-1,-1), (-1,1), (1,-1), (1,1) -> 1, 2+3, 4+7, 5+6+8+9
+    auto z = conv2d(tape.constant(x), tape.constant(w), Conv2dParams{2, 1});
+    REQUIRE(z.shape() == Shape{1, 1, 2, 2});
+    CHECK(z.value()[0] == 1.0f);
+    CHECK(z.value()[1] == 5.0f);
+    CHECK(z.value()[2] == 11.0f);
+    CHECK(z.value()[3] == 28.0f);
+}
+
+TEST_CASE("im2col and col2im are adjoint, and im2col reads the right cells", "[ops][conv2d][im2col]") {
+    for (const detail::Window2d& g : {detail::Window2d(2, 7, 5, 3, 2, 2, 1), detail::Window2d(3, 4, 6, 3, 3, 1, 2),
+                                      detail::Window2d(2, 1, 1, 3, 3, 1, 1), detail::Window2d(1, 5, 5, 2, 2, 3, 0)}) {
+        std::vector<std::int32_t> table(static_cast<std::size_t>(detail::Im2colPlan::storage_size(g)));
+        const detail::Im2colPlan plan(g, table.data());
+        const index_t K = plan.rows(), P = g.col_cols(), ld = P + 3;
+        Tensor<double> img = random_tensor({g.channels, g.height, g.width}, 11), c = random_tensor({K, ld}, 12);
+        Tensor<double> col(Shape{K, ld}), back(Shape{g.channels, g.height, g.width});
+        std::vector<double> padded(static_cast<std::size_t>(plan.padded_size()) + 1);
+        detail::im2col(img.data(), plan, padded.data(), col.data(), ld);
+        detail::col2im(c.data(), ld, plan, padded.data(), back.data());
+        double lhs = 0, rhs = 0, worst = 0;
+        index_t zero_rows = 0;
+        for (index_t ch = 0; ch < g.channels; ++ch)
+            for (index_t a = 0; a < plan.taps; ++a) {
+                const index_t i = plan.tap_ids[a] / g.kernel_w, j = plan.tap_ids[a] % g.kernel_w;
+                const index_t r = ch * plan.taps + a;
+                bool any = false;
+                for (index_t q = 0; q < P; ++q) {
+                    lhs += col.at(r, q) * c.at(r, q);
+                    const index_t h = q / g.out_w * g.stride - g.padding + i;
+                    const index_t w = q % g.out_w * g.stride - g.padding + j;
+                    const bool inside = h >= 0 && h < g.height && w >= 0 && w < g.width;
+                    any = any || inside;
+                    worst = std::max(worst, std::abs(col.at(r, q) - (inside ? img.at(ch, h, w) : 0.0)));
+                }
+                zero_rows += any ? 0 : 1;
+            }
+        for (index_t i = 0; i < img.numel(); ++i) rhs += img[i] * back[i];
+        INFO("kernel " << g.kernel_h << "x" << g.kernel_w << " on " << g.height << "x" << g.width);
+        CHECK(worst == 0.0);
+        CHECK(zero_rows == 0);  // inactive taps are left out, active ones all reach the image
+        CHECK(lhs == Approx(rhs).epsilon(1e-12));
+    }
+    std::vector<std::int32_t> table(detail::Im2colPlan::storage_size(detail::Window2d(2, 1, 1, 3, 3, 1, 1)));
+    CHECK(detail::Im2colPlan(detail::Window2d(2, 1, 1, 3, 3, 1, 1), table.data()).taps == 1);  // centre only
+}
+
+TEST_CASE("conv2d matches a direct convolution, forward and backward", "[ops][conv2d]") {
+    struct Case {
+        Shape x, w;
+        index_t stride, padding;
+        bool bias;
+    };
+    // Small maps with many samples exercise the grouped GEMMs; 1x1 stride 1 uses the input as its own column.
+    const std::vector<Case> cases = {
+        {{3, 2, 9, 9}, {3, 2, 3, 3}, 1, 1, true},  {{5, 3, 7, 5}, {4, 3, 3, 3}, 2, 1, false},
+        {{20, 4, 2, 2}, {6, 4, 3, 3}, 1, 1, true}, {{17, 3, 3, 3}, {5, 3, 1, 1}, 1, 0, true},
+        {{4, 3, 5, 4}, {5, 3, 1, 1}, 1, 0, false}, {{9, 2, 11, 10}, {3, 2, 7, 7}, 2, 3, false},
+        {{6, 3, 1, 1}, {2, 3, 1, 1}, 2, 0, true},  {{3, 2, 6, 7}, {2, 2, 2, 3}, 1, 2, true},
+        {{5, 4, 1, 1}, {3, 4, 3, 3}, 1, 1, true},  {{4, 3, 2, 2}, {5, 3, 3, 3}, 2, 1, false},
+        {{2, 2, 1, 1}, {3, 2, 1, 1}, 5, 2, true},  // the only window sees padding alone: output = bias
+    };
+    std::uint64_t seed = 100;
+    for (const Case& k : cases) {
+        const Tensor<double> x = random_tensor(k.x, ++seed), w = random_tensor(k.w, ++seed);
+        const Tensor<double> b = random_tensor({k.w[0]}, ++seed);
+        const NaiveConv probe(x, w, nullptr, k.stride, k.padding, nullptr);
+        const Tensor<double> dy = random_tensor(probe.y.shape(), ++seed);
+        const NaiveConv ref(x, w, k.bias ? &b : nullptr, k.stride, k.padding, &dy);
+        const ConvRun<double> got(x, w, k.bias ? &b : nullptr, {k.stride, k.padding}, dy);
+        INFO("input " << k.x << " weight " << k.w << " stride " << k.stride << " padding " << k.padding);
+        CHECK(test::max_rel_diff(got.y, ref.y) < 1e-12);
+        CHECK(test::max_rel_diff(got.dx, ref.dx) < 1e-12);
+        CHECK(test::max_rel_diff(got.dw, ref.dw) < 1e-12);
+        if (k.bias) CHECK(test::max_rel_diff(got.db, ref.db) < 1e-12);
+    }
+}
+
+TEST_CASE("conv2d matches PyTorch fixtures in float and double", "[ops][conv2d][fixture]") {
+    for (const char* file : conv_fixtures) {
+        INFO(file);
+        check_conv_fixture<float>(file, 1e-5);
+        check_conv_fixture<double>(file, 1e-10);
+    }
+}
+
+TEST_CASE("conv2d backward passes gradcheck", "[ops][conv2d][gradcheck]") {
+    auto with_bias = [](Conv2dParams p) {
+        return [p](Tape&, const std::vector<Var<double>>& v) { return conv2d(v[0], v[1], v[2], p); };
+    };
+    auto without_bias = [](Conv2dParams p) {
+        return [p](Tape&, const std::vector<Var<double>>& v) { return conv2d(v[0], v[1], p); };
+    };
+    SECTION("3x3 stride 1 padding 1 on 9x9, batch 3, bias") {
+        auto x = random_tensor({3, 2, 9, 9}, 1), w = random_tensor({3, 2, 3, 3}, 2), b = random_tensor({3}, 3);
+        CHECK(gradcheck(with_bias({1, 1}), {&x, &w, &b}).passed);
+    }
+    SECTION("3x3 stride 2 padding 1 on 7x5, batch 3, no bias") {
+        auto x = random_tensor({3, 2, 7, 5}, 4), w = random_tensor({4, 2, 3, 3}, 5);
+        CHECK(gradcheck(without_bias({2, 1}), {&x, &w}).passed);
+    }
+    SECTION("1x1 stride 1 and 1x1 stride 2, with and without bias") {
+        auto x = random_tensor({3, 3, 5, 4}, 6), w = random_tensor({2, 3, 1, 1}, 7), b = random_tensor({2}, 8);
+        CHECK(gradcheck(with_bias({1, 0}), {&x, &w, &b}).passed);
+        CHECK(gradcheck(without_bias({2, 0}), {&x, &w}).passed);
+    }
+    SECTION("7x7 stride 2 padding 3 (stem) and a 2x3 kernel") {
+        auto x = random_tensor({3, 1, 9, 9}, 9), w = random_tensor({2, 1, 7, 7}, 10);
+        CHECK(gradcheck(without_bias({2, 3}), {&x, &w}).passed);
+        auto x2 = random_tensor({2, 2, 5, 6}, 11), w2 = random_tensor({2, 2, 2, 3}, 12), b2 = random_tensor({2}, 13);
+        CHECK(gradcheck(with_bias({1, 1}), {&x2, &w2, &b2}).passed);
+    }
+    SECTION("small maps, grouped samples and skipped taps (2x2 and 1x1 maps, batch 5)") {
+        auto x = random_tensor({5, 3, 2, 2}, 14), w = random_tensor({4, 3, 3, 3}, 15), b = random_tensor({4}, 16);
+        CHECK(gradcheck(with_bias({1, 1}), {&x, &w, &b}).passed);
+        CHECK(gradcheck(with_bias({2, 1}), {&x, &w, &b}).passed);
+        auto x1 = random_tensor({5, 3, 1, 1}, 41);
+        CHECK(gradcheck(with_bias({1, 1}), {&x1, &w, &b}).passed);
+    }
+    SECTION("input used twice: conv2d(x, w) + x, and the weight used twice") {
+        auto x = random_tensor({3, 2, 7, 5}, 17), w = random_tensor({2, 2, 3, 3}, 18), b = random_tensor({2}, 19);
+        auto residual = [](Tape&, const std::vector<Var<double>>& v) {
+            return add(conv2d(v[0], v[1], v[2], {1, 1}), v[0]);
+        };
+        CHECK(gradcheck(residual, {&x, &w, &b}).passed);
+        auto twice = [](Tape&, const std::vector<Var<double>>& v) {
+            return conv2d(conv2d(v[0], v[1], {1, 1}), v[1], {2, 1});
+        };
+        CHECK(gradcheck(twice, {&x, &w}).passed);
+    }
+}
+
+TEST_CASE("conv2d gradients reach only the operands that require them", "[ops][conv2d]") {
+    Tape tape;
+    const Tensor<double> x = random_tensor({2, 2, 5, 5}, 21), w = random_tensor({3, 2, 3, 3}, 22);
+    Parameter<double> wp(w.clone());
+    auto y = conv2d(tape.constant(x), tape.parameter(wp), Conv2dParams{1, 1});
+    REQUIRE(y.requires_grad());
+    Tensor<double> seed(y.shape(), 1.0);
+    tape.backward(y, seed.view());
+    const NaiveConv ref(x, w, nullptr, 1, 1, &seed);
+    CHECK(test::max_rel_diff(wp.grad, ref.dw) < 1e-12);
+
+    Tape t2;
+    {
+        NoGradGuard guard(t2);
+        auto z = conv2d(t2.variable(x), t2.variable(w), Conv2dParams{1, 1});
+        CHECK_FALSE(z.requires_grad());
+        CHECK(t2.node_count() == 0);
+        CHECK(test::max_rel_diff(z.to_tensor(), ref.y) < 1e-12);
+    }
+}
+
+#ifdef _OPENMP
+TEST_CASE("conv2d gives the same results with one and two threads", "[ops][conv2d][openmp]") {
+    struct Case {
+        Shape x, w;
+    };
+    // Big enough to run in parallel: 12x12 maps one sample per GEMM, 3x3 maps grouped 8 samples per GEMM.
+    for (const Case& k : {Case{{4, 16, 12, 12}, {16, 16, 3, 3}}, Case{{16, 32, 3, 3}, {32, 32, 3, 3}}}) {
+        INFO("input " << k.x << " weight " << k.w);
+        const Tensor<double> x = random_tensor(k.x, 31), w = random_tensor(k.w, 32), b = random_tensor({k.w[0]}, 33);
+        const Tensor<double> dy = random_tensor({k.x[0], k.w[0], k.x[2], k.x[3]}, 34);
+        const NaiveConv ref(x, w, &b, 1, 1, &dy);
+        const int saved = omp_get_max_threads();
+        omp_set_num_threads(1);
+        const ConvRun<double> one(x, w, &b, {1, 1}, dy);
+        omp_set_num_threads(2);
+        const ConvRun<double> two(x, w, &b, {1, 1}, dy);
+        const ConvRun<double> again(x, w, &b, {1, 1}, dy);
+        omp_set_num_threads(saved);
+        for (const ConvRun<double>* r : {&one, &two}) {
+            CHECK(test::max_rel_diff(r->y, ref.y) < 1e-12);
+            CHECK(test::max_rel_diff(r->dx, ref.dx) < 1e-12);
+            CHECK(test::max_rel_diff(r->dw, ref.dw) < 1e-12);
+            CHECK(test::max_rel_diff(r->db, ref.db) < 1e-12);
+        }
+        CHECK(test::max_abs_diff(again.dw, two.dw) == 0.0);  // deterministic for a given thread count
+        CHECK(test::max_abs_diff(again.dx, two.dx) == 0.0);
+    }
+}
+#endif
+
+TEST_CASE("conv2d rejects bad shapes and arguments with clear messages", "[ops][conv2d][errors]") {
+    Tape tape;
+    Tensor<float> x(Shape{2, 3, 7, 5}), w(Shape{4, 3, 3, 3}), b(Shape{4});
+    auto X = tape.constant(x), W = tape.constant(w), B = tape.constant(b);
+    Tensor<float> x3(Shape{3, 7, 5}), w3(Shape{4, 3, 9}), w2c(Shape{4, 2, 3, 3}), b5(Shape{5}), big(Shape{4, 3, 9, 9});
+    CHECK_THROWS_AS(conv2d(tape.constant(x3), W, B), ShapeError);
+    CHECK_THROWS_WITH(conv2d(tape.constant(x3), W, B), Catch::Contains("conv2d") && Catch::Contains("rank 4") &&
+                                                          Catch::Contains("[3, 7, 5]"));
+    CHECK_THROWS_WITH(conv2d(X, tape.constant(w3), B),
+                      Catch::Contains("conv2d: weight") && Catch::Contains("[4, 3, 9]"));
+    CHECK_THROWS_WITH(conv2d(X, tape.constant(w2c), B), Catch::Contains("[2, 3, 7, 5]") &&
+                                                            Catch::Contains("[4, 2, 3, 3]") &&
+                                                            Catch::Contains("channels"));
+    CHECK_THROWS_WITH(conv2d(X, W, tape.constant(b5)), Catch::Contains("bias") && Catch::Contains("[5]") &&
+                                                           Catch::Contains("[4, 3, 3, 3]"));
+    CHECK_THROWS_AS(conv2d(X, tape.constant(big), B, {1, 0}), ShapeError);
+    CHECK_THROWS_WITH(conv2d(X, tape.constant(big), B, {1, 0}),
+                      Catch::Contains("9x9") && Catch::Contains("7x5") && Catch::Contains("larger"));
+    CHECK_NOTHROW(conv2d(X, tape.constant(big), B, {1, 2}));  // 9x9 fits in 11x9
+    CHECK_THROWS_AS(conv2d(X, W, B, {0, 1}), ArgumentError);
+    CHECK_THROWS_WITH(conv2d(X, W, B, {0, 1}), Catch::Contains("stride") && Catch::Contains("0"));
+    CHECK_THROWS_AS(conv2d(X, W, B, {1, -1}), ArgumentError);
+    CHECK_THROWS_WITH(conv2d(X, W, B, {1, -1}), Catch::Contains("padding") && Catch::Contains("-1"));
+    Tape other;
+    CHECK_THROWS_AS(conv2d(X, other.constant(w), B), ArgumentError);
+}

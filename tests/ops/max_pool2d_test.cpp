@@ -1,0 +1,132 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "strata/autograd/gradcheck.hpp"
+#include "strata/ops/add.hpp"
+#include "strata/ops/max_pool2d.hpp"
+#include "support/fixture.hpp"
+
+using namespace strata;
+
+namespace {
+
+Tensor<double> random_tensor(const Shape& s, std::uint64_t seed) {
+    Generator g(seed);
+    Tensor<double> t(s);
+    t.fill_normal(g);
+    return t;
+}
+
+template <class T>
+void check_max_pool_fixture(const std::string& file, double tol) {
+    const test::Fixture fx(file);
+    const auto k = static_cast<index_t>(fx.scalar("kernel")), s = static_cast<index_t>(fx.scalar("stride")),
+               p = static_cast<index_t>(fx.scalar("padding"));
+    Tape tape;
+    const Tensor<T> x = fx.get<T>("input"), dy = fx.get<T>("grad_output");
+    auto xv = tape.variable(x);
+    auto y = max_pool2d(xv, k, s, p);
+    tape.backward(y, dy.view());
+    CHECK(test::max_rel_diff(y.value(), fx.get("output")) < tol);
+    CHECK(test::max_rel_diff(xv.grad(), fx.get("grad_input")) < tol);
+}
+
+}  // namespace
+
+TEST_CASE("max_pool2d forward on a hand-computed example", "[ops][max_pool2d]") {
+    Tape tape;
+    Tensor<float> x(Shape{1, 1, 4, 4}, {1, 5, 2, 0, 3, 4, 8, 7, -1, -2, -3, -4, -6, -5, -8, -7});
+    auto y = max_pool2d(tape.constant(x), 2, 2);
+    REQUIRE(y.shape() == Shape{1, 1, 2, 2});
+    CHECK(y.value()[0] == 5);
+    CHECK(y.value()[1] == 8);
+    CHECK(y.value()[2] == -1);
+    CHECK(y.value()[3] == -3);
+    // Padding is -infinity, not zero: an all-negative input keeps its own maxima.
+    Tensor<float> neg(Shape{1, 1, 3, 3}, -5.0f);
+    auto z = max_pool2d(tape.constant(neg), 3, 2, 1);
+    REQUIRE(z.shape() == Shape{1, 1, 2, 2});
+    for (index_t i = 0; i < 4; ++i) CHECK(z.value()[i] == -5.0f);
+}
+
+TEST_CASE("max_pool2d ties go to the first maximum in scan order", "[ops][max_pool2d]") {
+    Tape tape;
+    Tensor<double> x(Shape{1, 1, 3, 3}, 2.0);
+    auto xv = tape.variable(x);
+    auto y = max_pool2d(xv, 3, 2, 1);  // windows clipped to rows/cols {0,1}, {0,1}|{1,2}, ...
+    REQUIRE(y.shape() == Shape{1, 1, 2, 2});
+    Tensor<double> seed(y.shape(), {1, 10, 100, 1000});
+    tape.backward(y, seed.view());
+    const std::vector<double> expected = {1, 10, 0, 100, 1000, 0, 0, 0, 0};
+    for (index_t i = 0; i < 9; ++i) CHECK(xv.grad()[i] == expected[static_cast<std::size_t>(i)]);
+}
+
+TEST_CASE("max_pool2d propagates NaN", "[ops][max_pool2d]") {
+    Tape tape;
+    Tensor<float> x(Shape{1, 1, 2, 4}, {1, std::numeric_limits<float>::quiet_NaN(), 3, 4, 5, 6, 7, 8});
+    auto y = max_pool2d(tape.constant(x), 2, 2);
+    CHECK(std::isnan(y.value()[0]));
+    CHECK(y.value()[1] == 8);
+}
+
+TEST_CASE("max_pool2d matches PyTorch fixtures in float and double", "[ops][max_pool2d][fixture]") {
+    for (const char* file : {"max_pool2d_k3_s2_p1.txt", "max_pool2d_k2_s2.txt"}) {
+        INFO(file);
+        check_max_pool_fixture<float>(file, 1e-5);
+        check_max_pool_fixture<double>(file, 1e-10);
+    }
+}
+
+TEST_CASE("max_pool2d matches a direct loop on a large batch", "[ops][max_pool2d]") {
+    const Tensor<double> x = random_tensor({6, 16, 31, 29}, 7);
+    Tape tape;
+    auto y = max_pool2d(tape.constant(x), 3, 2, 1);
+    REQUIRE(y.shape() == Shape{6, 16, 16, 15});
+    double worst = 0;
+    for (index_t n = 0; n < 6; ++n)
+        for (index_t c = 0; c < 16; ++c)
+            for (index_t oh = 0; oh < 16; ++oh)
+                for (index_t ow = 0; ow < 15; ++ow) {
+                    double m = -INFINITY;
+                    for (index_t h = 2 * oh - 1; h < 2 * oh + 2; ++h)
+                        for (index_t w = 2 * ow - 1; w < 2 * ow + 2; ++w)
+                            if (h >= 0 && h < 31 && w >= 0 && w < 29) m = std::max(m, x.at(n, c, h, w));
+                    worst = std::max(worst, std::abs(m - y.value()[((n * 16 + c) * 16 + oh) * 15 + ow]));
+                }
+    CHECK(worst == 0.0);
+}
+
+TEST_CASE("max_pool2d backward passes gradcheck", "[ops][max_pool2d][gradcheck]") {
+    auto pool = [](index_t k, index_t s, index_t p) {
+        return [k, s, p](Tape&, const std::vector<Var<double>>& v) { return max_pool2d(v[0], k, s, p); };
+    };
+    auto x = random_tensor({3, 2, 7, 5}, 1), x9 = random_tensor({3, 2, 9, 9}, 2);
+    CHECK(gradcheck(pool(3, 2, 1), {&x}).passed);
+    CHECK(gradcheck(pool(2, 2, 0), {&x}).passed);
+    CHECK(gradcheck(pool(3, 1, 1), {&x9}).passed);
+    CHECK(gradcheck(pool(2, 1, 1), {&x9}).passed);
+    auto twice = [](Tape&, const std::vector<Var<double>>& v) { return add(max_pool2d(v[0], 3, 1, 1), v[0]); };
+    CHECK(gradcheck(twice, {&x9}).passed);
+}
+
+TEST_CASE("max_pool2d rejects bad shapes and arguments with clear messages", "[ops][max_pool2d][errors]") {
+    Tape tape;
+    Tensor<float> x(Shape{2, 3, 7, 5}), x3(Shape{3, 7, 5});
+    auto X = tape.constant(x);
+    CHECK_THROWS_AS(max_pool2d(tape.constant(x3), 2, 2), ShapeError);
+    CHECK_THROWS_WITH(max_pool2d(tape.constant(x3), 2, 2),
+                      Catch::Contains("max_pool2d") && Catch::Contains("rank 4") && Catch::Contains("[3, 7, 5]"));
+    CHECK_THROWS_AS(max_pool2d(X, 0, 1), ArgumentError);
+    CHECK_THROWS_WITH(max_pool2d(X, 0, 1), Catch::Contains("kernel") && Catch::Contains("0"));
+    CHECK_THROWS_AS(max_pool2d(X, 2, 0), ArgumentError);
+    CHECK_THROWS_WITH(max_pool2d(X, 2, 0), Catch::Contains("stride"));
+    CHECK_THROWS_AS(max_pool2d(X, 3, 2, 2), ArgumentError);
+    CHECK_THROWS_WITH(max_pool2d(X, 3, 2, 2), Catch::Contains("padding") && Catch::Contains("kernel / 2 = 1"));
+    CHECK_THROWS_AS(max_pool2d(X, 3, 2, -1), ArgumentError);
+    CHECK_THROWS_AS(max_pool2d(X, 6, 1), ShapeError);
+    CHECK_THROWS_WITH(max_pool2d(X, 6, 1), Catch::Contains("kernel 6") && Catch::Contains("7x5"));
+}
