@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages strata needs, only those that are missing (one `apt-get update`, only then).
 #
-#   scripts/install-deps.sh [SET...]     SET: build (default), data, torch
+#   scripts/install-deps.sh [SET...]     SET: build (default), data, torch, mpi
 #     build  compiler, CMake, Eigen, Catch2, Google Benchmark, zlib, CLI11
 #     data   the Fashion-MNIST data set (/usr/share/datasets/fashion-mnist), for data tests and training
 #     torch  PyTorch for python3 (/usr/bin/python3), only to regenerate tests/fixtures
+#     mpi    Open MPI (optional): builds strata::distributed and its tests (docs/distributed.md)
 set -euo pipefail
 
-usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
 
 packages=()
 sets=("$@")
@@ -17,8 +18,9 @@ for set in "${sets[@]}"; do
         build) packages+=(g++ cmake make libeigen3-dev catch2 libbenchmark-dev zlib1g-dev libcli11-dev) ;;
         data) packages+=(dataset-fashion-mnist) ;;
         torch) packages+=(python3-torch python3-torchvision) ;;
+        mpi) packages+=(libopenmpi-dev openmpi-bin) ;;
         -h | --help) usage; exit 0 ;;
-        *) echo "install-deps.sh: unknown package set '$set' (want build, data or torch)" >&2; usage >&2; exit 2 ;;
+        *) echo "install-deps.sh: unknown package set '$set' (want build, data, torch or mpi)" >&2; usage >&2; exit 2 ;;
     esac
 done
 
