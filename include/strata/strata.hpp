@@ -63,4 +63,17 @@
 #include "strata/data/dataset.hpp"
 #include "strata/data/mnist.hpp"
 
+#include "strata/io/checkpoint.hpp"
+#include "strata/io/npz.hpp"
+
+#include "strata/train/config.hpp"
+#include "strata/train/data.hpp"
 #include "strata/train/evaluate.hpp"
+#include "strata/train/loop.hpp"
+#include "strata/train/metrics.hpp"
+#include "strata/train/optimizers.hpp"
+#include "strata/train/progress.hpp"
+#include "strata/train/schedules.hpp"
+#include "strata/train/signals.hpp"
+#include "strata/train/state.hpp"
+#include "strata/train/trainer.hpp"

@@ -1,10 +1,12 @@
 #pragma once
 /// @file
-/// evaluate(): mean cross-entropy and accuracy of a classifier on a dataset, in eval mode with nothing recorded.
+/// evaluate(): mean loss (cross-entropy, or another classification loss) and accuracy of a classifier on a
+/// dataset, in eval mode with nothing recorded.
 
 #include <algorithm>
 
 #include "strata/data/dataset.hpp"
+#include "strata/nn/deep_supervision.hpp"
 #include "strata/nn/module.hpp"
 #include "strata/ops/cross_entropy.hpp"
 
@@ -12,7 +14,7 @@ namespace strata::train {
 
 /// Loss and accuracy over a dataset.
 struct Evaluation {
-    double loss = 0.0;      ///< mean cross-entropy
+    double loss = 0.0;      ///< mean loss (cross-entropy unless another loss was asked for)
     double accuracy = 0.0;  ///< fraction correct, in [0, 1]
     index_t samples = 0;
 };
@@ -29,9 +31,11 @@ std::vector<index_t> argmax_rows(TensorView<const T> logits) {
     return out;
 }
 
-/// Runs `model` in eval mode over `data` in batches of `batch_size` (the model's mode is restored afterwards).
-/// `tape` is rewound before each batch. Throws ArgumentError for batch_size < 1.
-inline Evaluation evaluate(nn::Module<float>& model, const data::Dataset& data, index_t batch_size, Tape& tape) {
+/// Runs `model` in eval mode over `data` in batches of `batch_size` (the model's mode is restored afterwards),
+/// measuring the mean of `loss` (e.g. squared hinge for a DSN) and the accuracy. `tape` is rewound before each
+/// batch. Throws ArgumentError for batch_size < 1.
+inline Evaluation evaluate(nn::Module<float>& model, const data::Dataset& data, index_t batch_size, Tape& tape,
+                           nn::LossKind loss) {
     check<ArgumentError>(batch_size >= 1, "evaluate: batch_size must be >= 1, got ", batch_size);
     const bool was_training = model.is_training();
     model.eval();
@@ -45,7 +49,7 @@ inline Evaluation evaluate(nn::Module<float>& model, const data::Dataset& data, 
             TensorView<const float>(data.image(start), Shape{b, data.channels(), data.height(), data.width()}));
         Var<float> logits = model(x);
         const std::vector<index_t> labels(data.labels().begin() + start, data.labels().begin() + start + b);
-        e.loss += static_cast<double>(cross_entropy(logits, labels).item()) * static_cast<double>(b);
+        e.loss += static_cast<double>(nn::classification_loss(loss, logits, labels).item()) * static_cast<double>(b);
         const auto predicted = argmax_rows(logits.value());
         for (index_t i = 0; i < b; ++i) e.accuracy += predicted[static_cast<std::size_t>(i)] == labels[static_cast<std::size_t>(i)];
     }
@@ -57,6 +61,11 @@ inline Evaluation evaluate(nn::Module<float>& model, const data::Dataset& data, 
         e.accuracy /= static_cast<double>(n);
     }
     return e;
+}
+
+/// evaluate() with the cross-entropy loss.
+inline Evaluation evaluate(nn::Module<float>& model, const data::Dataset& data, index_t batch_size, Tape& tape) {
+    return evaluate(model, data, batch_size, tape, nn::LossKind::cross_entropy);
 }
 
 }  // namespace strata::train

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Side-by-side throughput of strata and the PyTorch peer on ResNet-18 / Plain-18 (1x28x28, 10 classes).
+
+Runs, for each batch size:
+  * the strata model benchmark (benchmarks/model_bench.cpp) with --benchmark_format=json; the batch size and the
+    number of timed steps reach it through the environment variables STRATA_BENCH_BATCH and STRATA_BENCH_ITERS;
+  * the PyTorch peer script (/work/shared/peers/torch_resnet18.py <batch> <steps>), one JSON line per case;
+and prints one table: net, batch, threads, train img/s (strata, torch, ratio strata/torch), infer img/s (same).
+With /usr/bin/time available it also measures the peak RSS of one training process of each (ResNet-18, 1 thread;
+the torch process also runs its inference after training, which needs less memory).
+
+Usage:
+  python3 benchmarks/compare_peer.py [--batch 64 [16 256 ...]] [--steps 10] [--strata-bin PATH]
+                                     [--peer PATH] [--torch-python /usr/bin/python3] [--out table.md] [--no-rss]
+
+Only the Python standard library is needed here; PyTorch must be importable by --torch-python.
+Timing differs slightly: strata reports the mean over the timed steps (Google Benchmark, real time), the
+peer the median. Both run 2-3 untimed warm-up steps first.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+TIME = "/usr/bin/time"
+
+# model_train/resnet18/batch:64/threads:1/iterations:5/real_time
+NAME_RE = re.compile(r"^model_(train|infer)/(\w+)/batch:(\d+)/threads:(\d+)")
+
+
+def run(cmd, env=None):
+    """Runs cmd, returns (stdout, stderr); exits with the command's stderr on failure."""
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"compare_peer: {' '.join(cmd)} failed with exit code {proc.returncode}:\n{proc.stderr}")
+    return proc.stdout, proc.stderr
+
+
+def strata_env(batch, steps):
+    env = dict(os.environ)
+    env["STRATA_BENCH_BATCH"] = str(batch)
+    env["STRATA_BENCH_ITERS"] = str(steps)
+    return env
+
+
+def run_strata(binary, batch, steps):
+    """{(net, threads): {"train": img/s, "infer": img/s}} from the model benchmark's JSON output."""
+    out, _ = run([binary, "--benchmark_format=json", "--benchmark_filter=^model_"], env=strata_env(batch, steps))
+    results = {}
+    for b in json.loads(out)["benchmarks"]:
+        m = NAME_RE.match(b["name"])
+        if not m or b.get("run_type", "iteration") != "iteration":
+            continue
+        kind, net, _, threads = m.group(1), m.group(2), int(m.group(3)), int(m.group(4))
+        results.setdefault((net, threads), {})[kind] = float(b["img/s"])
+    return results
+
+
+def run_torch(python, peer, batch, steps):
+    """{(net, threads): {"train": img/s, "infer": img/s}} from the peer's JSON lines."""
+    out, _ = run([python, peer, str(batch), str(steps)])
+    results = {}
+    for line in out.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        r = json.loads(line)
+        results[(r["net"], int(r["threads"]))] = {"train": float(r["train_img_s"]), "infer": float(r["infer_img_s"])}
+    return results
+
+
+def peak_rss_mb(cmd, env=None):
+    """Peak resident set size in MB of cmd via /usr/bin/time -v, or None."""
+    _, err = run([TIME, "-v"] + cmd, env=env)
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", err)
+    return int(m.group(1)) / 1024.0 if m else None
+
+
+def rss_pair(args, batch):
+    """(strata MB, torch MB) of one ResNet-18 training process at 1 thread and this batch."""
+    steps = min(args.steps, 3)
+    strata = peak_rss_mb([args.strata_bin, f"--benchmark_filter=^model_train/resnet18/batch:{batch}/threads:1/"],
+                         env=strata_env(batch, steps))
+    peer_dir, peer_mod = os.path.split(os.path.abspath(args.peer))
+    code = (f"import sys; sys.path.insert(0, {peer_dir!r}); import {os.path.splitext(peer_mod)[0]} as p; "
+            f"p.bench(True, {batch}, {steps}, 1)")
+    torch = peak_rss_mb([args.torch_python, "-c", code])
+    return strata, torch
+
+
+def fmt(v, digits=1):
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def load_average():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--batch", nargs="+", default=["64"],
+                    help="batch sizes, e.g. --batch 16 64 256 or --batch 16,64,256 (default 64)")
+    ap.add_argument("--steps", type=int, default=10, help="timed steps per case (both sides)")
+    ap.add_argument("--strata-bin", default=os.path.join(ROOT, "build/native/benchmarks/model_bench"))
+    ap.add_argument("--peer", default="/work/shared/peers/torch_resnet18.py")
+    ap.add_argument("--torch-python", default="/usr/bin/python3")
+    ap.add_argument("--out", help="also write the table as Markdown to this file")
+    ap.add_argument("--no-rss", action="store_true", help="skip the peak-RSS measurement")
+    args = ap.parse_args()
+    try:
+        args.batch = [int(b) for item in args.batch for b in item.split(",") if b]
+    except ValueError:
+        sys.exit(f"compare_peer: --batch takes integers, got {args.batch}")
+    if not os.access(args.strata_bin, os.X_OK):
+        sys.exit(f"compare_peer: no strata benchmark at {args.strata_bin}; build it with\n"
+                 "  cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release -DSTRATA_MARCH=native && "
+                 "cmake --build build/native --target model_bench")
+    if args.steps < 1 or any(b < 2 for b in args.batch):
+        sys.exit("compare_peer: --steps must be >= 1 and every batch >= 2")
+    with_rss = not args.no_rss and shutil.which(TIME) is not None
+
+    load_before = load_average()
+    header = ["net", "batch", "threads", "strata train img/s", "torch train img/s", "ratio",
+              "strata infer img/s", "torch infer img/s", "ratio"]
+    rows, rss_rows = [], []
+    for batch in args.batch:
+        print(f"compare_peer: batch {batch}: strata ...", file=sys.stderr, flush=True)
+        s = run_strata(args.strata_bin, batch, args.steps)
+        print(f"compare_peer: batch {batch}: torch ...", file=sys.stderr, flush=True)
+        t = run_torch(args.torch_python, args.peer, batch, args.steps)
+        for key in sorted(set(s) | set(t), key=lambda k: (k[0] != "resnet18", k[0], k[1])):
+            sv, tv = s.get(key, {}), t.get(key, {})
+            rows.append([key[0], str(batch), str(key[1]),
+                         fmt(sv.get("train")), fmt(tv.get("train")), fmt(ratio(sv.get("train"), tv.get("train")), 2),
+                         fmt(sv.get("infer")), fmt(tv.get("infer")), fmt(ratio(sv.get("infer"), tv.get("infer")), 2)])
+        if with_rss:
+            print(f"compare_peer: batch {batch}: peak RSS ...", file=sys.stderr, flush=True)
+            sm, tm = rss_pair(args, batch)
+            rss_rows.append(["resnet18 train", str(batch), "1", fmt(sm, 0), fmt(tm, 0), fmt(ratio(sm, tm), 2)])
+    load_after = load_average()
+
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))
+    print(line(header))
+    for r in rows:
+        print(line(r))
+    rss_header = ["process", "batch", "threads", "strata peak RSS MB", "torch peak RSS MB", "ratio"]
+    if rss_rows:
+        print()
+        rw = [max(len(h), *(len(r[i]) for r in rss_rows)) for i, h in enumerate(rss_header)]
+        print("  ".join(h.rjust(w) for h, w in zip(rss_header, rw)))
+        for r in rss_rows:
+            print("  ".join(c.rjust(w) for c, w in zip(r, rw)))
+    print(f"\nload average (1/5/15 min): {load_before} before, {load_after} after; steps per case: {args.steps}")
+
+    if args.out:
+        md = ["# strata vs PyTorch: ResNet-18 / Plain-18 on 1x28x28", "",
+              f"{datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')}, {os.cpu_count()} CPUs, load average "
+              f"{load_before} before / {load_after} after, {args.steps} timed steps per case. Ratio = strata / torch.",
+              "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        md += ["| " + " | ".join(r) + " |" for r in rows]
+        if rss_rows:
+            md += ["", "| " + " | ".join(rss_header) + " |", "|" + "---|" * len(rss_header)]
+            md += ["| " + " | ".join(r) + " |" for r in rss_rows]
+        with open(args.out, "w") as f:
+            f.write("\n".join(md) + "\n")
+        print(f"compare_peer: wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

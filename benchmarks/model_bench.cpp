@@ -1,0 +1,141 @@
+// Whole-model throughput of ResNet-18 and Plain-18 on 1x28x28 inputs (10 classes, float): the workload of the
+// PyTorch peer /work/shared/peers/torch_resnet18.py, so that benchmarks/compare_peer.py can put the two side by
+// side. Reports images/s ("img/s", a rate over items processed) for
+//   model_train/<net>/batch:<B>/threads:<T>  one SGD-momentum training step: rewind, forward, cross-entropy,
+//                                            zero_grad, backward, step (as the peer's training loop)
+//   model_infer/<net>/batch:<B>/threads:<T>  one forward in eval mode under NoGradGuard
+// at 1 and 2 threads (OpenMP and Eigen). The batch is 64 unless the environment variable STRATA_BENCH_BATCH
+// says otherwise; STRATA_BENCH_ITERS fixes the number of timed steps (default: Google Benchmark decides).
+// Each case runs two untimed warm-up steps first (arena growth, optimizer state), as the peer runs three.
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "strata/models/resnet.hpp"
+#include "strata/ops/cross_entropy.hpp"
+#include "strata/optim/sgd.hpp"
+
+using namespace strata;
+
+namespace {
+
+
+/// A positive integer from the environment, or `fallback` when unset or empty; exits with a message when malformed.
+index_t env_count(const char* name, index_t fallback) {
+    const char* text = std::getenv(name);
+    if (text == nullptr || *text == '\0') return fallback;
+    char* end = nullptr;
+    const long long v = std::strtoll(text, &end, 10);
+    if (*end != '\0' || v <= 0) {
+        std::fprintf(stderr, "model_bench: %s must be a positive integer, got '%s'\n", name, text);
+        std::exit(2);
+    }
+    return static_cast<index_t>(v);
+}
+
+void set_threads(int threads) {
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+    Eigen::setNbThreads(threads);
+}
+
+enum class Net { resnet18, plain18 };
+
+std::unique_ptr<models::ResNet<float>> make_net(Net net) {
+    const auto options = models::ResNetOptions().in_channels(1).num_classes(10);
+    return net == Net::resnet18 ? models::resnet18<float>(options) : models::plain18<float>(options);
+}
+
+/// A fixed random batch with random labels (the peer uses torch.randn / randint).
+struct Batch {
+    Tensor<float> x;
+    std::vector<index_t> labels;
+
+    explicit Batch(index_t batch) : x(Shape{batch, 1, 28, 28}), labels(static_cast<std::size_t>(batch)) {
+        Generator gen(0);
+        x.fill_normal(gen);
+        for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<index_t>(i * 7 % 10);
+    }
+};
+
+void model_train(benchmark::State& state, Net net, index_t batch) {
+    set_threads(static_cast<int>(state.range(0)));
+    auto model = make_net(net);
+    model->train();
+    optim::SGD<float> opt(model->parameters(), optim::SGDOptions(0.01).momentum(0.9));
+    const Batch data(batch);
+    Tape tape;
+    auto step = [&] {
+        tape.rewind();
+        Var<float> loss = cross_entropy((*model)(tape.constant(data.x)), data.labels);
+        opt.zero_grad();
+        loss.backward();
+        opt.step();
+        return loss;
+    };
+    for (int i = 0; i < 2; ++i) step();
+    for (auto _ : state) {
+        Var<float> loss = step();
+        benchmark::DoNotOptimize(loss.value().data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["img/s"] = benchmark::Counter(static_cast<double>(state.iterations() * batch),
+                                                 benchmark::Counter::kIsRate);
+    state.counters["batch"] = static_cast<double>(batch);
+}
+
+void model_infer(benchmark::State& state, Net net, index_t batch) {
+    set_threads(static_cast<int>(state.range(0)));
+    auto model = make_net(net);
+    model->eval();
+    const Batch data(batch);
+    Tape tape;
+    auto forward = [&] {
+        tape.rewind();
+        NoGradGuard no_grad(tape);
+        return (*model)(tape.constant(data.x));
+    };
+    for (int i = 0; i < 2; ++i) forward();
+    for (auto _ : state) {
+        Var<float> logits = forward();
+        benchmark::DoNotOptimize(logits.value().data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["img/s"] = benchmark::Counter(static_cast<double>(state.iterations() * batch),
+                                                 benchmark::Counter::kIsRate);
+    state.counters["batch"] = static_cast<double>(batch);
+}
+
+const bool registered = [] {
+    const index_t batch = env_count("STRATA_BENCH_BATCH", 64);
+    const index_t iters = env_count("STRATA_BENCH_ITERS", 0);  // 0: let Google Benchmark choose
+    const std::pair<const char*, Net> nets[] = {{"resnet18", Net::resnet18}, {"plain18", Net::plain18}};
+    using BenchFn = void (*)(benchmark::State&, Net, index_t);
+    const std::pair<const char*, BenchFn> kinds[] = {{"train", model_train}, {"infer", model_infer}};
+    for (const auto& [kind, fn] : kinds) {
+        for (const auto& [name, net] : nets) {
+            const std::string full =
+                std::string("model_") + kind + "/" + name + "/batch:" + std::to_string(batch);
+            auto* b = benchmark::RegisterBenchmark(full.c_str(), fn, net, batch)
+                          ->ArgName("threads")
+                          ->Arg(1)
+                          ->Arg(2)
+                          ->Unit(benchmark::kMillisecond)
+                          ->UseRealTime();
+            if (iters > 0) b->Iterations(iters);
+        }
+    }
+    return true;
+}();
+
+}  // namespace

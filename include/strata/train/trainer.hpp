@@ -1,0 +1,80 @@
+#pragma once
+/// @file
+/// Trainer: one training step of a classifier, with or without auxiliary heads. A step is: rewind the tape,
+/// forward (collecting auxiliary-head logits, nn::forward_with_aux), loss (nn::DeepSupervisionLoss: the main
+/// loss plus the weighted auxiliary losses; just the main loss for a model without heads), zero_grad, backward,
+/// optional gradient-norm clipping, optimizer step, schedule step (per-iteration schedules).
+
+#include <utility>
+
+#include "strata/autograd/tape.hpp"
+#include "strata/data/data_loader.hpp"
+#include "strata/nn/deep_supervision.hpp"
+#include "strata/optim/clip.hpp"
+#include "strata/optim/schedule/driver.hpp"
+#include "strata/train/evaluate.hpp"
+#include "strata/train/optimizers.hpp"
+
+namespace strata::train {
+
+/// What one step measured.
+struct StepResult {
+    double loss = 0;      ///< the total loss of the batch (main + weighted auxiliary terms)
+    index_t correct = 0;  ///< samples whose main logits' argmax is the label
+    index_t samples = 0;  ///< batch size
+};
+
+/// Runs training steps of `model` with `optimizer` and `schedule` (all borrowed; they must outlive the Trainer).
+class Trainer {
+public:
+    /// A trainer with the loss `loss` and, when clip_grad_norm > 0, gradient clipping to that global L2 norm.
+    /// Throws ArgumentError on a negative clip_grad_norm.
+    Trainer(nn::Module<float>& model, TrainOptimizer& optimizer, optim::ScheduleDriver& schedule,
+            nn::DeepSupervisionOptions loss = {}, double clip_grad_norm = 0.0)
+        : model_(&model), optimizer_(&optimizer), schedule_(&schedule), loss_(std::move(loss)),
+          clip_(clip_grad_norm), params_(optimizer.parameters()) {
+        check<ArgumentError>(clip_grad_norm >= 0, "Trainer: clip_grad_norm must be >= 0, got ", clip_grad_norm);
+    }
+
+    /// One step on `batch` (the model is put in training mode). `progress` is the training progress passed to
+    /// the loss's auxiliary weights (the caller's unit, e.g. fractional epochs). Throws ShapeError when the batch
+    /// does not fit the model.
+    StepResult step(const data::Batch& batch, double progress = 0.0) {
+        model_->train();
+        tape_.rewind();
+        const Var<float> x = tape_.constant(batch.images);
+        const nn::Outputs<float> out = nn::forward_with_aux(*model_, x);
+        const Var<float> loss = loss_(out, batch.labels, progress);
+        optimizer_->zero_grad();
+        loss.backward();
+        if (clip_ > 0) last_grad_norm_ = optim::clip_grad_norm(params_, clip_);
+        optimizer_->step();
+        schedule_->after_iteration();
+        StepResult r;
+        r.loss = static_cast<double>(loss.item());
+        r.samples = batch.size();
+        const auto predicted = argmax_rows(out.main.value());
+        for (index_t i = 0; i < r.samples; ++i)
+            r.correct += predicted[static_cast<std::size_t>(i)] == batch.labels[static_cast<std::size_t>(i)];
+        return r;
+    }
+
+    /// The tape (also usable for evaluation between steps).
+    Tape& tape() { return tape_; }
+    /// The loss function.
+    const nn::DeepSupervisionLoss<float>& loss() const { return loss_; }
+    /// The global gradient norm before clipping at the latest step (0 without clipping).
+    double last_grad_norm() const { return last_grad_norm_; }
+
+private:
+    nn::Module<float>* model_;
+    TrainOptimizer* optimizer_;
+    optim::ScheduleDriver* schedule_;
+    nn::DeepSupervisionLoss<float> loss_;
+    double clip_;
+    std::vector<Parameter<float>*> params_;
+    double last_grad_norm_ = 0;
+    Tape tape_;
+};
+
+}  // namespace strata::train

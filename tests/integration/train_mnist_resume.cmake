@@ -1,0 +1,108 @@
+# ctest: an interrupted train_mnist run, resumed with --resume, reproduces the uninterrupted run's metrics
+# exactly (every field but the timings), whichever way it was interrupted:
+#   A  2 epochs, uninterrupted (the reference)
+#   B  --stop-after 11 (in the middle of epoch 2), then --resume
+#   C  --epochs 1, then --resume --epochs 2 (the schedule's milestones are in epochs, so this is the same run)
+#   D  a real SIGTERM half-way through (coreutils timeout), then --resume
+# The model has auxiliary heads, augmentation is on and the schedule has a warm-up, so the loader, generator,
+# optimizer and schedule states all matter. Each interrupted run must exit 130 with a message and leave a
+# checkpoint and no temporary file.
+#   cmake -DTRAINER=path/to/train_mnist -DWORK=scratch-dir [-DDATA=dir] -P train_mnist_resume.cmake
+include(${CMAKE_CURRENT_LIST_DIR}/train_mnist_common.cmake)
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}")
+
+set(common --data ${DATA} --model resnet8-aux --limit 512 --test-limit 128 --batch-size 64 --threads 2
+           --augment on --warmup 3 --schedule multistep --milestones 1 --gamma 0.5 --seed 3 --quiet)
+
+function(expect_interrupted prefix ck what)
+  if(NOT ${prefix}_rc EQUAL 130)
+    fail("${what}: expected exit 130, got ${${prefix}_rc}: ${${prefix}_err}")
+  endif()
+  if(NOT EXISTS "${ck}")
+    fail("${what}: no checkpoint at ${ck}")
+  endif()
+  if(NOT ${prefix}_err MATCHES "checkpoint saved to")
+    fail("${what}: no message about the saved checkpoint: ${${prefix}_err}")
+  endif()
+endfunction()
+
+function(expect_same_metrics what file)
+  metrics_without_timing(expected ${WORK}/a.jsonl)
+  metrics_without_timing(got ${file})
+  if(NOT got STREQUAL expected)
+    string(REPLACE ";" "\n  " expected "${expected}")
+    string(REPLACE ";" "\n  " got "${got}")
+    fail("${what}: the resumed run's metrics differ from the uninterrupted run's:\n expected:\n  ${expected}\n got:\n  ${got}")
+  endif()
+  message(STATUS "${what}: metrics identical to the uninterrupted run")
+endfunction()
+
+# A
+string(TIMESTAMP t0 "%s")
+run_trainer(a ${common} --epochs 2 --metrics ${WORK}/a.jsonl)
+string(TIMESTAMP t1 "%s")
+if(NOT a_rc EQUAL 0)
+  fail("the reference run failed (exit ${a_rc}): ${a_err}")
+endif()
+metrics_without_timing(reference ${WORK}/a.jsonl)
+list(LENGTH reference n)
+if(NOT n EQUAL 2)
+  fail("the reference run wrote ${n} metrics lines, expected 2")
+endif()
+
+# B
+run_trainer(b1 ${common} --epochs 2 --metrics ${WORK}/b.jsonl --checkpoint ${WORK}/b.ck --stop-after 11)
+expect_interrupted(b1 ${WORK}/b.ck "--stop-after 11")
+if(NOT b1_err MATCHES "stopped after --stop-after 11 steps at step 11 \\(epoch 2, batch 3 of 8\\)")
+  fail("unexpected interruption message: ${b1_err}")
+endif()
+run_trainer(b2 --checkpoint ${WORK}/b.ck --resume --quiet)
+if(NOT b2_rc EQUAL 0)
+  fail("resuming B failed (exit ${b2_rc}): ${b2_err}")
+endif()
+expect_same_metrics("B (--stop-after, then --resume)" ${WORK}/b.jsonl)
+
+# C
+run_trainer(c1 ${common} --epochs 1 --metrics ${WORK}/c.jsonl --checkpoint ${WORK}/c.ck)
+if(NOT c1_rc EQUAL 0)
+  fail("C's first epoch failed (exit ${c1_rc}): ${c1_err}")
+endif()
+run_trainer(c2 --checkpoint ${WORK}/c.ck --resume --epochs 2 --quiet)
+if(NOT c2_rc EQUAL 0)
+  fail("resuming C failed (exit ${c2_rc}): ${c2_err}")
+endif()
+expect_same_metrics("C (--epochs 1, then --resume --epochs 2)" ${WORK}/c.jsonl)
+
+# D: SIGTERM half-way through the reference run's duration (at least 1 s in)
+find_program(TIMEOUT timeout)
+if(TIMEOUT)
+  math(EXPR half "(${t1} - ${t0}) / 2")
+  if(half LESS 1)
+    set(half 1)
+  endif()
+  execute_process(COMMAND ${TIMEOUT} --preserve-status -s TERM ${half}
+                          ${TRAINER} ${common} --epochs 2 --metrics ${WORK}/d.jsonl --checkpoint ${WORK}/d.ck
+                  RESULT_VARIABLE d1_rc OUTPUT_VARIABLE d1_out ERROR_VARIABLE d1_err)
+  message(STATUS "SIGTERM after ${half} s -> exit ${d1_rc}: ${d1_err}")
+  if(d1_rc EQUAL 0)
+    message(STATUS "D: the run finished before the signal; nothing to resume")
+  else()
+    expect_interrupted(d1 ${WORK}/d.ck "SIGTERM")
+    if(NOT d1_err MATCHES "interrupted by SIGTERM")
+      fail("unexpected interruption message: ${d1_err}")
+    endif()
+    run_trainer(d2 --checkpoint ${WORK}/d.ck --resume --quiet)
+    if(NOT d2_rc EQUAL 0)
+      fail("resuming D failed (exit ${d2_rc}): ${d2_err}")
+    endif()
+  endif()
+  expect_same_metrics("D (SIGTERM, then --resume)" ${WORK}/d.jsonl)
+else()
+  message(STATUS "D skipped: no timeout program")
+endif()
+
+file(GLOB leftovers ${WORK}/*.tmp.*)
+if(leftovers)
+  fail("temporary files left behind: ${leftovers}")
+endif()
