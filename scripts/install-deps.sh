@@ -5,6 +5,7 @@
 #     build  compiler, CMake, Eigen, Catch2, Google Benchmark, zlib, CLI11
 #     data   the Fashion-MNIST data set (/usr/share/datasets/fashion-mnist), for data tests and training
 #     torch  PyTorch for python3 (/usr/bin/python3), only to regenerate tests/fixtures
+#     fuzz   clang and its libFuzzer runtime, for fuzz/run.sh
 #     mpi    Open MPI (optional): builds strata::distributed and its tests (docs/distributed.md)
 set -euo pipefail
 
@@ -18,6 +19,7 @@ for set in "${sets[@]}"; do
         build) packages+=(g++ cmake make libeigen3-dev catch2 libbenchmark-dev zlib1g-dev libcli11-dev) ;;
         data) packages+=(dataset-fashion-mnist) ;;
         torch) packages+=(python3-torch python3-torchvision) ;;
+        fuzz) packages+=(clang libclang-rt-14-dev) ;;
         mpi) packages+=(libopenmpi-dev openmpi-bin) ;;
         -h | --help) usage; exit 0 ;;
         *) echo "install-deps.sh: unknown package set '$set' (want build, data, torch or mpi)" >&2; usage >&2; exit 2 ;;

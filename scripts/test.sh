@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # strata's whole test command (what CI runs):
-#   1. installs missing Debian packages (scripts/install-deps.sh build data);
+#   1. installs missing Debian packages (scripts/install-deps.sh build data mpi fuzz);
 #   2. build/release: Release with OpenMP, builds everything, runs ctest;
-#   3. build/asan: -O1 with AddressSanitizer + UBSan and without OpenMP, runs ctest except the "slow" label.
-# Prints the time of each phase, and ends with one line `N passed, N failed` summing both ctest runs (a phase
+#   3. build/asan: -O1 with AddressSanitizer + UBSan and without OpenMP, runs ctest except the "slow" label;
+#   4. fuzz: a bounded run of every libFuzzer harness (clang).
+# Prints the time of each phase, and ends with one line `N passed, N failed` summing all of them (a phase
 # whose configure or build fails counts as one failed test). Exits non-zero if anything failed.
 #
 # Environment knobs:
 #   STRATA_JOBS=N           build/test job count (default: nproc)
 #   STRATA_SKIP_SANITIZE=1  skip the sanitizer build
+#   STRATA_SKIP_FUZZ=1      skip the fuzzing phase; STRATA_FUZZ_SECONDS=N per harness (default 20)
 #   STRATA_TEST_GLOB=...    only these unit test files (';'-separated globs relative to tests/)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -84,7 +86,7 @@ run_phase() {
 run_start="$(now)"
 banner "dependencies"
 t0="$(now)"
-bash scripts/install-deps.sh build data
+bash scripts/install-deps.sh build data mpi fuzz
 timings+=("dependencies: $(elapsed "$t0") s")
 
 run_phase release "$root/build/release" \
@@ -102,6 +104,24 @@ else
         -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" \
         -DSTRATA_SANITIZE=ON -DSTRATA_USE_OPENMP=OFF -DSTRATA_BUILD_BENCHMARKS=OFF
     ctest_args=()
+fi
+
+# A bounded run of every libFuzzer harness (fuzz/run.sh; docs/fuzzing.md has the longer runs). Each harness
+# counts as one test.
+if [[ "${STRATA_SKIP_FUZZ:-0}" == 1 ]]; then
+    timings+=("fuzz: skipped")
+else
+    banner "fuzz: ${STRATA_FUZZ_SECONDS:=20} s per harness"
+    t0="$(now)"
+    for harness in idx_fuzz idx_gz_fuzz cifar10_fuzz checkpoint_fuzz npz_fuzz; do
+        if STRATA_FUZZ_SECONDS="$STRATA_FUZZ_SECONDS" STRATA_FUZZ_JOBS="$jobs" bash fuzz/run.sh "$harness"; then
+            total_passed=$((total_passed + 1))
+        else
+            echo "fuzz: $harness FAILED" >&2
+            total_failed=$((total_failed + 1))
+        fi
+    done
+    timings+=("fuzz: $(elapsed "$t0") s")
 fi
 
 banner "timings"
