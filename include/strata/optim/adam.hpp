@@ -128,18 +128,15 @@ void adam_update(Parameter<T>& p, AdamState<T>& s, const O& o, bool decoupled) {
 
 }  // namespace detail
 
-/// Adam with optional L2 weight decay (added to the gradient) and AMSGrad, as torch.optim.Adam.
-template <class T>
-class Adam : public Optimizer<T, AdamOptions, AdamState<T>> {
-    using Base = Optimizer<T, AdamOptions, AdamState<T>>;
+namespace detail {
+
+/// What Adam and AdamW share: the group loop, beta1 as the momentum that one-cycle drives, and the update
+/// (`decoupled` picks AdamW's weight decay).
+template <class T, class Options, bool decoupled>
+class AdamFamily : public Optimizer<T, Options, AdamState<T>> {
+    using Base = Optimizer<T, Options, AdamState<T>>;
 
 public:
-    /// An Adam without groups (add them with add_param_group); throws ArgumentError on bad defaults.
-    explicit Adam(const AdamOptions& defaults = AdamOptions()) : Base("Adam", defaults) {}
-    /// An Adam over one group of `params`; throws ArgumentError on bad options or an empty list.
-    Adam(std::vector<Parameter<T>*> params, const AdamOptions& options = AdamOptions())
-        : Base("Adam", std::move(params), options) {}
-
     bool has_momentum() const override { return true; }
     /// beta1 of group `group` (what one-cycle momentum cycling drives).
     double momentum(std::size_t group) const override { return this->options(group).betas().first; }
@@ -150,36 +147,36 @@ public:
     }
 
 protected:
-    void update(Parameter<T>& p, AdamState<T>& s, const AdamOptions& o) override {
-        detail::adam_update(p, s, o, false);
-    }
+    explicit AdamFamily(const char* name, const Options& defaults) : Base(name, defaults) {}
+    AdamFamily(const char* name, std::vector<Parameter<T>*> params, const Options& options)
+        : Base(name, std::move(params), options) {}
+
+    void update(Parameter<T>& p, AdamState<T>& s, const Options& o) override { adam_update(p, s, o, decoupled); }
+};
+
+}  // namespace detail
+
+/// Adam with optional L2 weight decay (added to the gradient) and AMSGrad, as torch.optim.Adam.
+template <class T>
+class Adam : public detail::AdamFamily<T, AdamOptions, false> {
+public:
+    /// An Adam without groups (add them with add_param_group); throws ArgumentError on bad defaults.
+    explicit Adam(const AdamOptions& defaults = AdamOptions()) : detail::AdamFamily<T, AdamOptions, false>("Adam", defaults) {}
+    /// An Adam over one group of `params`; throws ArgumentError on bad options or an empty list.
+    Adam(std::vector<Parameter<T>*> params, const AdamOptions& options = AdamOptions())
+        : detail::AdamFamily<T, AdamOptions, false>("Adam", std::move(params), options) {}
 };
 
 /// Adam with decoupled weight decay (p *= 1 - lr * weight_decay before the Adam step), as torch.optim.AdamW.
 template <class T>
-class AdamW : public Optimizer<T, AdamWOptions, AdamState<T>> {
-    using Base = Optimizer<T, AdamWOptions, AdamState<T>>;
-
+class AdamW : public detail::AdamFamily<T, AdamWOptions, true> {
 public:
     /// An AdamW without groups (add them with add_param_group); throws ArgumentError on bad defaults.
-    explicit AdamW(const AdamWOptions& defaults = AdamWOptions()) : Base("AdamW", defaults) {}
+    explicit AdamW(const AdamWOptions& defaults = AdamWOptions())
+        : detail::AdamFamily<T, AdamWOptions, true>("AdamW", defaults) {}
     /// An AdamW over one group of `params`; throws ArgumentError on bad options or an empty list.
     AdamW(std::vector<Parameter<T>*> params, const AdamWOptions& options = AdamWOptions())
-        : Base("AdamW", std::move(params), options) {}
-
-    bool has_momentum() const override { return true; }
-    /// beta1 of group `group` (what one-cycle momentum cycling drives).
-    double momentum(std::size_t group) const override { return this->options(group).betas().first; }
-    /// Sets beta1 of group `group`.
-    void set_momentum(std::size_t group, double value) override {
-        auto& o = this->options(group);
-        o.betas(AdamBetas(value, o.betas().second));
-    }
-
-protected:
-    void update(Parameter<T>& p, AdamState<T>& s, const AdamWOptions& o) override {
-        detail::adam_update(p, s, o, true);
-    }
+        : detail::AdamFamily<T, AdamWOptions, true>("AdamW", std::move(params), options) {}
 };
 
 }  // namespace strata::optim
