@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "strata/autograd/tape.hpp"
+#include "strata/core/parallel.hpp"
 #include "strata/ops/detail/im2col.hpp"
 
 namespace strata {
@@ -47,10 +48,7 @@ Var<T> avg_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
     const T* px = x.value().data();
     T* py = out.mutable_value().data();
 
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (planes * out_plane * kernel * kernel >= 65536)
-#endif
-    for (index_t pl = 0; pl < planes; ++pl) {
+    detail::parallel_for(planes, planes * out_plane * kernel * kernel >= 65536, [&](index_t pl) {
         const T* in = px + pl * in_plane;
         T* y = py + pl * out_plane;
         detail::for_each_avg_window(g, count_include_pad,
@@ -60,16 +58,13 @@ Var<T> avg_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
                                             for (index_t w = w0; w < w1; ++w) sum += in[h * g.width + w];
                                         y[o] = sum / static_cast<T>(div);
                                     });
-    }
+    });
 
     if (out.requires_grad())
         tape.record("avg_pool2d", out, [x, out, g, planes, in_plane, out_plane, count_include_pad] {
             const T* py_grad = out.grad().data();
             T* px_grad = x.grad().data();
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (planes * out_plane * g.kernel_h * g.kernel_w >= 65536)
-#endif
-            for (index_t pl = 0; pl < planes; ++pl) {
+            detail::parallel_for(planes, planes * out_plane * g.kernel_h * g.kernel_w >= 65536, [&](index_t pl) {
                 const T* gy = py_grad + pl * out_plane;
                 T* gx = px_grad + pl * in_plane;
                 detail::for_each_avg_window(
@@ -78,7 +73,7 @@ Var<T> avg_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
                         for (index_t h = h0; h < h1; ++h)
                             for (index_t w = w0; w < w1; ++w) gx[h * g.width + w] += share;
                     });
-            }
+            });
         });
     return out;
 }

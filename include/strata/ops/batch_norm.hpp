@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "strata/autograd/tape.hpp"
+#include "strata/core/parallel.hpp"
 
 namespace strata {
 
@@ -114,10 +115,7 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
     T* prv = running_var ? running_var->data() : nullptr;
     const index_t M = L.per_channel();
 
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (M * L.C >= 16384)
-#endif
-    for (index_t c = 0; c < L.C; ++c) {
+    detail::parallel_for(L.C, M * L.C >= 16384, [&](index_t c) {
         double m, var;
         if (training) {
             double sum = 0;
@@ -155,7 +153,7 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
             for (index_t s = 0; s < L.S; ++s)
                 py[off + s] = static_cast<T>(scale * static_cast<double>(px[off + s]) + shift);
         }
-    }
+    });
 
     if (grad)
         tape.record("batch_norm", out, [x, gamma, beta, out, L, mean, inv_std, training] {
@@ -171,10 +169,7 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
             T* pdb = gb ? beta.grad().data() : nullptr;
             const index_t M = L.per_channel();
             const double inv_m = 1.0 / static_cast<double>(M);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (M * L.C >= 16384)
-#endif
-            for (index_t c = 0; c < L.C; ++c) {
+            detail::parallel_for(L.C, M * L.C >= 16384, [&](index_t c) {
                 const double m = mean[c], is = inv_std[c];
                 // sum(dy) and sum(dy * xhat) over the channel.
                 double sum_dy = 0, sum_dy_xhat = 0;
@@ -188,7 +183,7 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
                 }
                 if (pdg) pdg[c] += static_cast<T>(sum_dy_xhat);
                 if (pdb) pdb[c] += static_cast<T>(sum_dy);
-                if (!pdx) continue;
+                if (!pdx) return;
                 const double k = (pg ? static_cast<double>(pg[c]) : 1.0) * is;
                 // Training: dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)); evaluation: dx = k * dy.
                 const double mean_dy = training ? sum_dy * inv_m : 0.0;
@@ -201,7 +196,7 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
                             k * (static_cast<double>(pdy[off + s]) - mean_dy - xhat * mean_dy_xhat));
                     }
                 }
-            }
+            });
         });
     return out;
 }

@@ -3,6 +3,7 @@
 /// linear(x, weight, bias) = x weight^T + bias, like torch.nn.functional.linear, as one tape node.
 
 #include "strata/autograd/tape.hpp"
+#include "strata/ops/detail/gemm.hpp"
 
 namespace strata {
 
@@ -29,20 +30,23 @@ Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>
     Tape& tape = x.tape();
     const bool grad = has_bias ? tape.needs_grad(x, weight, bias) : tape.needs_grad(x, weight);
     Var<T> out = tape.make_output<T>(Shape{n, out_features}, grad);
-    {
-        MatrixMap<T> y = out.mutable_value().matrix(n, out_features);
-        y.noalias() = x.value().matrix(n, in) * weight.value().matrix(out_features, in).transpose();
-        if (has_bias) y.rowwise() += bias.value().matrix(1, out_features).row(0);
-    }
+    auto scratch = [&tape](index_t count) { return tape.buffer<T>(count); };
+    detail::gemm_with_scratch(false, true, n, out_features, in, x.value().data(), in, weight.value().data(), in,
+                              out.mutable_value().data(), out_features, false, scratch);
+    if (has_bias) out.mutable_value().matrix(n, out_features).rowwise() += bias.value().matrix(1, out_features).row(0);
     if (grad)
         tape.record("linear", out, [x, weight, bias, out, has_bias, n, in, out_features] {
-            const MatrixMap<T> g = out.grad().matrix(n, out_features);
-            if (x.requires_grad())
-                x.grad().matrix(n, in).noalias() += g * weight.value().matrix(out_features, in);
-            if (weight.requires_grad())
-                weight.grad().matrix(out_features, in).noalias() += g.transpose() * x.value().matrix(n, in);
+            const T* g = out.grad().data();
+            Tape& tape = out.tape();
+            auto scratch = [&tape](index_t count) { return tape.buffer<T>(count); };
+            if (x.requires_grad())  // dx [n, in] += g [n, out] weight [out, in]
+                detail::gemm_with_scratch(false, false, n, in, out_features, g, out_features, weight.value().data(),
+                                          in, x.grad().data(), in, true, scratch);
+            if (weight.requires_grad())  // dweight [out, in] += g^T x
+                detail::gemm_with_scratch(true, false, out_features, in, n, g, out_features, x.value().data(), in,
+                                          weight.grad().data(), in, true, scratch);
             if (has_bias && bias.requires_grad())
-                bias.grad().matrix(1, out_features).row(0) += g.colwise().sum();
+                bias.grad().matrix(1, out_features).row(0) += out.grad().matrix(n, out_features).colwise().sum();
         });
     return out;
 }

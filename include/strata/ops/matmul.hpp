@@ -1,8 +1,9 @@
 #pragma once
 /// @file
-/// matmul(a, b): the matrix product of a [m, k] and b [k, n], with Eigen's GEMM.
+/// matmul(a, b): the matrix product of a [m, k] and b [k, n], with Eigen's GEMM kernel (detail/gemm.hpp).
 
 #include "strata/autograd/tape.hpp"
+#include "strata/ops/detail/gemm.hpp"
 
 namespace strata {
 
@@ -19,12 +20,20 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
                       " vs ", b.dim(0), ")");
     Tape& tape = a.tape();
     Var<T> out = tape.make_output<T>(Shape{m, n}, tape.needs_grad(a, b));
-    out.mutable_value().matrix(m, n).noalias() = a.value().matrix(m, k) * b.value().matrix(k, n);
+    auto scratch = [&tape](index_t count) { return tape.buffer<T>(count); };
+    detail::gemm_with_scratch(false, false, m, n, k, a.value().data(), k, b.value().data(), n,
+                              out.mutable_value().data(), n, false, scratch);
     if (out.requires_grad())
         tape.record("matmul", out, [a, b, out, m, k, n] {
-            const MatrixMap<T> g = out.grad().matrix(m, n);
-            if (a.requires_grad()) a.grad().matrix(m, k).noalias() += g * b.value().matrix(k, n).transpose();
-            if (b.requires_grad()) b.grad().matrix(k, n).noalias() += a.value().matrix(m, k).transpose() * g;
+            const T* g = out.grad().data();
+            Tape& tape = out.tape();
+            auto scratch = [&tape](index_t count) { return tape.buffer<T>(count); };
+            if (a.requires_grad())  // da [m, k] += g [m, n] b^T
+                detail::gemm_with_scratch(false, true, m, k, n, g, n, b.value().data(), n, a.grad().data(), k, true,
+                                          scratch);
+            if (b.requires_grad())  // db [k, n] += a^T g
+                detail::gemm_with_scratch(true, false, k, n, m, a.value().data(), k, g, n, b.grad().data(), n, true,
+                                          scratch);
         });
     return out;
 }

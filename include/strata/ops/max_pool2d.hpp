@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "strata/autograd/tape.hpp"
+#include "strata/core/parallel.hpp"
 #include "strata/ops/detail/im2col.hpp"
 
 namespace strata {
@@ -33,10 +34,7 @@ Var<T> max_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
     const T* px = x.value().data();
     T* py = out.mutable_value().data();
 
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (planes * out_plane * kernel * kernel >= 65536)
-#endif
-    for (index_t pl = 0; pl < planes; ++pl) {
+    detail::parallel_for(planes, planes * out_plane * kernel * kernel >= 65536, [&](index_t pl) {
         const T* in = px + pl * in_plane;
         for (index_t oh = 0; oh < g.out_h; ++oh) {
             const index_t h0 = std::max<index_t>(oh * stride - padding, 0);
@@ -59,17 +57,15 @@ Var<T> max_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
                 if (argmax) argmax[o] = static_cast<std::int32_t>(best_at);
             }
         }
-    }
+    });
 
     if (grad)
         tape.record("max_pool2d", out, [x, out, argmax, planes, in_plane, out_plane] {
             const T* gy = out.grad().data();
             T* gx = x.grad().data();
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (planes * out_plane >= 65536)
-#endif
-            for (index_t pl = 0; pl < planes; ++pl)
+            detail::parallel_for(planes, planes * out_plane >= 65536, [&](index_t pl) {
                 for (index_t o = pl * out_plane; o < (pl + 1) * out_plane; ++o) gx[pl * in_plane + argmax[o]] += gy[o];
+            });
         });
     return out;
 }

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "strata/autograd/tape.hpp"
+#include "strata/core/parallel.hpp"
 #include "strata/distributed/communicator.hpp"
 #include "strata/ops/batch_norm.hpp"
 
@@ -70,10 +71,7 @@ Var<T> sync_batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
 
     const T* px = x.value().data();
     const index_t M_local = L.per_channel();
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (M_local * L.C >= 16384)
-#endif
-    for (index_t c = 0; c < L.C; ++c) {
+    detail::parallel_for(L.C, M_local * L.C >= 16384, [&](index_t c) {
         double sum = 0, sq = 0;
         for (index_t n = 0; n < L.N; ++n) {
             const T* row = px + (n * L.C + c) * L.S;
@@ -85,7 +83,7 @@ Var<T> sync_batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
         }
         stats[c] = sum;
         stats[L.C + c] = sq;
-    }
+    });
     stats[2 * L.C] = static_cast<double>(M_local);
     comm.allreduce_sum(stats, 2 * L.C + 1);
     const double M = stats[2 * L.C];
@@ -97,10 +95,7 @@ Var<T> sync_batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
     const T* pb = beta.defined() ? beta.value().data() : nullptr;
     T* prm = running_mean ? running_mean->data() : nullptr;
     T* prv = running_var ? running_var->data() : nullptr;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (M_local * L.C >= 16384)
-#endif
-    for (index_t c = 0; c < L.C; ++c) {
+    detail::parallel_for(L.C, M_local * L.C >= 16384, [&](index_t c) {
         const double m = stats[c] / M;
         const double var = std::max(stats[L.C + c] / M - m * m, 0.0);  // biased; clamp rounding below zero
         if (prm) prm[c] = static_cast<T>((1.0 - momentum) * static_cast<double>(prm[c]) + momentum * m);
@@ -116,7 +111,7 @@ Var<T> sync_batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
             for (index_t s = 0; s < L.S; ++s)
                 py[off + s] = static_cast<T>(scale * static_cast<double>(px[off + s]) + shift);
         }
-    }
+    });
 
     if (grad)
         tape.record("sync_batch_norm", out, [x, gamma, beta, out, L, mean, inv_std, grad_sums, M, comm] {
@@ -130,10 +125,7 @@ Var<T> sync_batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
             T* pdg = gg ? gamma.grad().data() : nullptr;
             T* pdb = gb ? beta.grad().data() : nullptr;
             // This rank's sum(dy) and sum(dy * xhat) per channel.
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (L.per_channel() * L.C >= 16384)
-#endif
-            for (index_t c = 0; c < L.C; ++c) {
+            detail::parallel_for(L.C, L.per_channel() * L.C >= 16384, [&](index_t c) {
                 const double m = mean[c], is = inv_std[c];
                 double sum_dy = 0, sum_dy_xhat = 0;
                 for (index_t n = 0; n < L.N; ++n) {
@@ -148,13 +140,10 @@ Var<T> sync_batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
                 grad_sums[L.C + c] = sum_dy_xhat;
                 if (pdg) pdg[c] += static_cast<T>(sum_dy_xhat);
                 if (pdb) pdb[c] += static_cast<T>(sum_dy);
-            }
+            });
             if (!pdx) return;  // the same on every rank (same graph), so no rank waits in the allreduce alone
             comm.allreduce_sum(grad_sums, 2 * L.C);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (L.per_channel() * L.C >= 16384)
-#endif
-            for (index_t c = 0; c < L.C; ++c) {
+            detail::parallel_for(L.C, L.per_channel() * L.C >= 16384, [&](index_t c) {
                 const double m = mean[c], is = inv_std[c];
                 const double k = (pg ? static_cast<double>(pg[c]) : 1.0) * is;
                 // dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)), means over the global batch.
@@ -167,7 +156,7 @@ Var<T> sync_batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
                             k * (static_cast<double>(pdy[off + s]) - mean_dy - xhat * mean_dy_xhat));
                     }
                 }
-            }
+            });
         });
     return out;
 }

@@ -1,0 +1,63 @@
+#pragma once
+/// @file
+/// The one level of thread parallelism strata's ops use: a static OpenMP loop over independent items (batch
+/// samples, channels, planes) that is entered only when it can use more than one thread. A region of one
+/// thread (OpenMP disabled, one thread configured, already inside a parallel region, or too little work)
+/// runs the loop directly: libgomp allocates a team on the heap for every one-thread region, and training
+/// steps must not touch the heap. Results depend only on the thread count (static schedule).
+
+#include <algorithm>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "strata/core/shape.hpp"
+
+namespace strata::detail {
+
+/// Threads a parallel loop started here may use: omp_get_max_threads() outside any parallel region, 1
+/// inside one or without OpenMP. Does not throw.
+inline int available_threads() {
+#ifdef _OPENMP
+    return omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/// The calling thread's index inside a parallel region (0 outside one or without OpenMP). Does not throw.
+inline int thread_index() {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/// Runs body(i) for i in [0, n), split statically over min(threads, n) OpenMP threads when `threads` > 1 and
+/// `worth_it`, else on the calling thread in order. `body` must not throw (an exception cannot leave an OpenMP
+/// region) and iterations must be independent.
+template <class Body>
+void parallel_for(index_t n, int threads, bool worth_it, Body&& body) {
+#ifdef _OPENMP
+    const int t = static_cast<int>(std::min<index_t>(threads, n));
+    if (worth_it && t > 1) {
+#pragma omp parallel for schedule(static) num_threads(t)
+        for (index_t i = 0; i < n; ++i) body(i);
+        return;
+    }
+#else
+    (void)threads;
+    (void)worth_it;
+#endif
+    for (index_t i = 0; i < n; ++i) body(i);
+}
+
+/// parallel_for over all available_threads().
+template <class Body>
+void parallel_for(index_t n, bool worth_it, Body&& body) {
+    parallel_for(n, available_threads(), worth_it, static_cast<Body&&>(body));
+}
+
+}  // namespace strata::detail
