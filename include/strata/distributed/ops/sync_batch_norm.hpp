@@ -71,7 +71,7 @@ Var<T> sync_batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
 
     const T* px = x.value().data();
     const index_t M_local = L.per_channel();
-    detail::parallel_for(L.C, M_local * L.C >= 16384, [&](index_t c) {
+    strata::detail::parallel_for(L.C, M_local * L.C >= 16384, [&](index_t c) {
         double sum = 0, sq = 0;
         for (index_t n = 0; n < L.N; ++n) {
             const T* row = px + (n * L.C + c) * L.S;
@@ -95,7 +95,7 @@ Var<T> sync_batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
     const T* pb = beta.defined() ? beta.value().data() : nullptr;
     T* prm = running_mean ? running_mean->data() : nullptr;
     T* prv = running_var ? running_var->data() : nullptr;
-    detail::parallel_for(L.C, M_local * L.C >= 16384, [&](index_t c) {
+    strata::detail::parallel_for(L.C, M_local * L.C >= 16384, [&](index_t c) {
         const double m = stats[c] / M;
         const double var = std::max(stats[L.C + c] / M - m * m, 0.0);  // biased; clamp rounding below zero
         if (prm) prm[c] = static_cast<T>((1.0 - momentum) * static_cast<double>(prm[c]) + momentum * m);
@@ -125,7 +125,7 @@ Var<T> sync_batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
             T* pdg = gg ? gamma.grad().data() : nullptr;
             T* pdb = gb ? beta.grad().data() : nullptr;
             // This rank's sum(dy) and sum(dy * xhat) per channel.
-            detail::parallel_for(L.C, L.per_channel() * L.C >= 16384, [&](index_t c) {
+            strata::detail::parallel_for(L.C, L.per_channel() * L.C >= 16384, [&](index_t c) {
                 const double m = mean[c], is = inv_std[c];
                 double sum_dy = 0, sum_dy_xhat = 0;
                 for (index_t n = 0; n < L.N; ++n) {
@@ -143,7 +143,7 @@ Var<T> sync_batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
             });
             if (!pdx) return;  // the same on every rank (same graph), so no rank waits in the allreduce alone
             comm.allreduce_sum(grad_sums, 2 * L.C);
-            detail::parallel_for(L.C, L.per_channel() * L.C >= 16384, [&](index_t c) {
+            strata::detail::parallel_for(L.C, L.per_channel() * L.C >= 16384, [&](index_t c) {
                 const double m = mean[c], is = inv_std[c];
                 const double k = (pg ? static_cast<double>(pg[c]) : 1.0) * is;
                 // dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)), means over the global batch.
