@@ -130,8 +130,9 @@ TEST_CASE("im2col and col2im are adjoint, and im2col reads the right cells", "[o
         const index_t K = plan.rows(), P = g.col_cols(), ld = P + 3;
         Tensor<double> img = random_tensor({g.channels, g.height, g.width}, 11), c = random_tensor({K, ld}, 12);
         Tensor<double> col(Shape{K, ld}), back(Shape{g.channels, g.height, g.width});
-        detail::im2col(img.data(), plan, col.data(), ld);
-        detail::col2im(c.data(), ld, plan, back.data());
+        std::vector<double> padded(static_cast<std::size_t>(plan.padded_size()) + 1);
+        detail::im2col(img.data(), plan, padded.data(), col.data(), ld);
+        detail::col2im(c.data(), ld, plan, padded.data(), back.data());
         double lhs = 0, rhs = 0, worst = 0;
         index_t zero_rows = 0;
         for (index_t ch = 0; ch < g.channels; ++ch)

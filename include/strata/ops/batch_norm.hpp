@@ -55,7 +55,8 @@ void check_running_stat(const Tensor<T>* t, index_t C, const Shape& x_shape, con
 /// and var are the channel's batch mean and biased variance over N*H*W values, and in evaluation mode they are
 /// `*running_mean` and `*running_var`. In training mode each non-null running statistic is updated in place
 /// (also under NoGradGuard): `running = (1 - momentum) * running + momentum * batch`, using the unbiased
-/// variance (times n/(n-1)) for running_var. Statistics are computed in double with a two-pass algorithm.
+/// variance (times n/(n-1)) for running_var. Statistics and per-channel
+/// sums are accumulated in double with a two-pass algorithm; the elementwise maps run in T.
 ///
 /// @param x            input of shape [N,C,H,W] or [N,C]
 /// @param gamma        scale of shape [C], or an undefined Var for 1
@@ -145,13 +146,15 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
         const double is = 1.0 / std::sqrt(var + eps);
         mean[c] = m;
         inv_std[c] = is;
-        // y = scale * x + shift with scale = gamma * inv_std, shift = beta - mean * scale.
+        // y = (x - mean) * scale + beta with scale = gamma * inv_std.
         const double scale = (pg ? static_cast<double>(pg[c]) : 1.0) * is;
-        const double shift = (pb ? static_cast<double>(pb[c]) : 0.0) - m * scale;
+        // Elementwise in T (vectorised). Centring first, by the mean split into a high and a low part
+        // (x - hi is exact near the mean), keeps the digits of inputs far from zero.
+        const T scale_t = static_cast<T>(scale), beta_t = pb ? pb[c] : T(0);
+        const T m_hi = static_cast<T>(m), m_lo = static_cast<T>(m - static_cast<double>(m_hi));
         for (index_t n = 0; n < L.N; ++n) {
             const index_t off = (n * L.C + c) * L.S;
-            for (index_t s = 0; s < L.S; ++s)
-                py[off + s] = static_cast<T>(scale * static_cast<double>(px[off + s]) + shift);
+            for (index_t s = 0; s < L.S; ++s) py[off + s] = ((px[off + s] - m_hi) - m_lo) * scale_t + beta_t;
         }
     });
 
@@ -172,15 +175,16 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
             detail::parallel_for(L.C, M * L.C >= 16384, [&](index_t c) {
                 const double m = mean[c], is = inv_std[c];
                 // sum(dy) and sum(dy * xhat) over the channel.
-                double sum_dy = 0, sum_dy_xhat = 0;
+                double sum_dy = 0, sum_dy_xc = 0;  // sum(dy), sum(dy * (x - mean)); accumulated in double
                 for (index_t n = 0; n < L.N; ++n) {
                     const index_t off = (n * L.C + c) * L.S;
                     for (index_t s = 0; s < L.S; ++s) {
                         const double dy = static_cast<double>(pdy[off + s]);
                         sum_dy += dy;
-                        sum_dy_xhat += dy * (static_cast<double>(px[off + s]) - m) * is;
+                        sum_dy_xc += dy * (static_cast<double>(px[off + s]) - m);
                     }
                 }
+                const double sum_dy_xhat = sum_dy_xc * is;
                 if (pdg) pdg[c] += static_cast<T>(sum_dy_xhat);
                 if (pdb) pdb[c] += static_cast<T>(sum_dy);
                 if (!pdx) return;
@@ -188,12 +192,15 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
                 // Training: dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)); evaluation: dx = k * dy.
                 const double mean_dy = training ? sum_dy * inv_m : 0.0;
                 const double mean_dy_xhat = training ? sum_dy_xhat * inv_m : 0.0;
+                // Elementwise in T (vectorised); the per-channel constants were computed in double.
+                const T k_t = static_cast<T>(k), is_t = static_cast<T>(is);
+                const T m_hi = static_cast<T>(m), m_lo = static_cast<T>(m - static_cast<double>(m_hi));
+                const T mean_dy_t = static_cast<T>(mean_dy), mean_dy_xhat_t = static_cast<T>(mean_dy_xhat);
                 for (index_t n = 0; n < L.N; ++n) {
                     const index_t off = (n * L.C + c) * L.S;
                     for (index_t s = 0; s < L.S; ++s) {
-                        const double xhat = (static_cast<double>(px[off + s]) - m) * is;
-                        pdx[off + s] += static_cast<T>(
-                            k * (static_cast<double>(pdy[off + s]) - mean_dy - xhat * mean_dy_xhat));
+                        const T xhat = ((px[off + s] - m_hi) - m_lo) * is_t;
+                        pdx[off + s] += k_t * (pdy[off + s] - mean_dy_t - xhat * mean_dy_xhat_t);
                     }
                 }
             });

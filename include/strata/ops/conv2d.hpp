@@ -72,17 +72,19 @@ inline Window2d conv2d_geometry(const Shape& x, const Shape& w, const Shape* bia
     check<ShapeError>(w[2] <= x[2] + 2 * p.padding && w[3] <= x[3] + 2 * p.padding, "conv2d: kernel ", w[2], "x",
                       w[3], " (weight shape ", w, ") is larger than the padded input ", x[2] + 2 * p.padding, "x",
                       x[3] + 2 * p.padding, " (input shape ", x, ", padding ", p.padding, ")");
+    check<ShapeError>((x[2] + 2 * p.padding) * (x[3] + 2 * p.padding) < (index_t{1} << 31), "conv2d: padded input ",
+                      x[2] + 2 * p.padding, "x", x[3] + 2 * p.padding, " is too large for 32-bit offsets");
     return Window2d(x[1], x[2], x[3], w[2], w[3], p.stride, p.padding);
 }
 
 /// Unfolds samples [n0, n0 + count) of `x` side by side into `col` ([K, count*P]) and returns it, or returns
 /// the sample itself when it already is its column matrix (one sample, 1x1 kernel, stride 1, no padding).
 template <class T>
-const T* conv_unfold(const T* x, const Im2colPlan& plan, index_t n0, index_t count, T* col) {
+const T* conv_unfold(const T* x, const Im2colPlan& plan, index_t n0, index_t count, T* padded, T* col) {
     const Window2d& g = plan.g;
     const index_t image = g.channels * g.height * g.width, P = g.col_cols();
     if (count == 1 && g.is_identity()) return x + n0 * image;
-    for (index_t j = 0; j < count; ++j) im2col(x + (n0 + j) * image, plan, col + j * P, count * P);
+    for (index_t j = 0; j < count; ++j) im2col(x + (n0 + j) * image, plan, padded, col + j * P, count * P);
     return col;
 }
 
@@ -180,19 +182,20 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dP
     const T* px = x.value().data();
     const T* pb = has_bias ? bias.value().data() : nullptr;
     T* py = out.mutable_value().data();
+    const index_t pad_stride = detail::conv_scratch_stride<T>(unfold.padded_size());
     const index_t col_stride = detail::conv_scratch_stride<T>(K * plan.group * P);
     const index_t y_stride = plan.group > 1 ? detail::conv_scratch_stride<T>(Cout * plan.group * P) : 0;
     const detail::GemmBlocking<T> blocking(Cout, plan.group * P, K);
-    const index_t per_thread = col_stride + y_stride + blocking.scratch_size();
+    const index_t per_thread = pad_stride + col_stride + y_stride + blocking.scratch_size();
     T* scratch = tape.buffer<T>(plan.threads * per_thread);
 
     auto forward_chunk = [&](index_t c) {
         const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
         T* mine = scratch + detail::thread_index() * per_thread;
         detail::GemmBlocking<T> packing = blocking;
-        packing.attach(mine + col_stride + y_stride);
-        const T* col = detail::conv_unfold(px, unfold, n0, count, mine);
-        T* y = count == 1 ? py + n0 * Cout * P : mine + col_stride;
+        packing.attach(mine + pad_stride + col_stride + y_stride);
+        const T* col = detail::conv_unfold(px, unfold, n0, count, mine, mine + pad_stride);
+        T* y = count == 1 ? py + n0 * Cout * P : mine + pad_stride + col_stride;
         detail::gemm(false, false, Cout, cols, K, wk, K, col, cols, y, cols, false, packing);
         if (count > 1)
             detail::conv_to_nchw(y, count, Cout, P, pb, py + n0 * Cout * P);
@@ -217,16 +220,17 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dP
             T* dx = need_dx ? x.grad().data() : nullptr;
             T* dw = need_dw ? weight.grad().data() : nullptr;
             const index_t cols_max = plan.group * P;
-            // Per-thread scratch: [weight-gradient partial] [col] [dcol] [gathered dY].
+            // Per-thread scratch: [weight-gradient partial] [padded image] [col] [dcol] [gathered dY] [packing].
             const bool partial_dw = need_dw && (plan.threads > 1 || !unfold.all_taps());
             const index_t dw_stride = partial_dw ? detail::conv_scratch_stride<T>(Cout * K) : 0;
+            const index_t pad_stride = detail::conv_scratch_stride<T>(unfold.padded_size());
             const index_t col_stride = need_dw ? detail::conv_scratch_stride<T>(K * cols_max) : 0;
             const index_t dcol_stride = need_dx ? detail::conv_scratch_stride<T>(K * cols_max) : 0;
             const index_t dy_stride = plan.group > 1 ? detail::conv_scratch_stride<T>(Cout * cols_max) : 0;
             const detail::GemmBlocking<T> dw_blocking(Cout, K, cols_max), dx_blocking(K, cols_max, Cout);
             const index_t packing_size = std::max(need_dw ? dw_blocking.scratch_size() : 0,
                                                   need_dx ? dx_blocking.scratch_size() : 0);
-            const index_t per_thread = dw_stride + col_stride + dcol_stride + dy_stride + packing_size;
+            const index_t per_thread = dw_stride + pad_stride + col_stride + dcol_stride + dy_stride + packing_size;
             T* scratch = tape.buffer<T>(plan.threads * per_thread);
             if (partial_dw)
                 for (int t = 0; t < plan.threads; ++t) std::fill_n(scratch + t * per_thread, Cout * K, T(0));
@@ -235,7 +239,8 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dP
                 const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
                 T* mine = scratch + detail::thread_index() * per_thread;
                 T* dw_acc = partial_dw ? mine : dw;
-                T* col_buf = mine + dw_stride;
+                T* padded = mine + dw_stride;
+                T* col_buf = padded + pad_stride;
                 T* dcol = col_buf + col_stride;
                 T* dy_buf = dcol + dcol_stride;
                 const T* dyc = dy + n0 * Cout * P;
@@ -245,7 +250,7 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dP
                 }
                 T* packing_buf = dy_buf + dy_stride;
                 if (dw_acc) {
-                    const T* col = detail::conv_unfold(px, unfold, n0, count, col_buf);
+                    const T* col = detail::conv_unfold(px, unfold, n0, count, padded, col_buf);
                     detail::GemmBlocking<T> packing = dw_blocking;
                     packing.attach(packing_buf);
                     detail::gemm(false, true, Cout, K, cols, dyc, cols, col, cols, dw_acc, K, true, packing);
@@ -258,7 +263,7 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dP
                     } else {
                         detail::gemm(true, false, K, cols, Cout, wk, K, dyc, cols, dcol, cols, false, packing);
                         for (index_t j = 0; j < count; ++j)
-                            detail::col2im(dcol + j * P, cols, unfold, dx + (n0 + j) * image);
+                            detail::col2im(dcol + j * P, cols, unfold, padded, dx + (n0 + j) * image);
                     }
                 }
             };

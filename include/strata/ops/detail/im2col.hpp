@@ -2,9 +2,8 @@
 /// @file
 /// im2col / col2im for one NCHW image: unfold the kernel_h x kernel_w windows of a [C, H, W] image (stride and
 /// zero padding equal in both directions) into the columns of a [C*kh*kw, Ho*Wo] matrix, and fold such a
-/// matrix back, accumulating. Both work on whole rows of output positions: the range of positions that read
-/// the image is computed once per kernel tap, so there is no per-element bounds logic and no padded copy.
-/// Also the window geometry and argument checks shared by
+/// matrix back, accumulating. Both are table-driven gathers/scatters over a zero-padded copy of the image, so
+/// small feature maps cost no per-row bounds logic. Also the window geometry and argument checks shared by
 /// convolution and pooling.
 
 #include <algorithm>
@@ -57,101 +56,107 @@ inline Window2d pool2d_geometry(const char* op, const Shape& x, index_t kernel, 
     return Window2d(x[1], x[2], x[3], kernel, kernel, stride, padding);
 }
 
-/// The output positions o in [lo, hi) whose input coordinate o*stride + k - padding lies inside [0, in):
-/// the part of a row (or column) of output positions that kernel offset k reads from the image, the rest
-/// reading padding. Empty (lo == hi) when none does.
-struct ValidRange {
-    index_t lo = 0, hi = 0;
-    ValidRange(index_t k, index_t in, index_t out, index_t stride, index_t padding) {
-        const index_t last = in - 1 + padding - k;  // o*stride <= last
-        hi = last < 0 ? 0 : std::min(out, last / stride + 1);
-        lo = std::min(hi, k >= padding ? index_t{0} : (padding - k + stride - 1) / stride);
-    }
-};
-
-/// The unfolding plan of im2col for one geometry. Kernel taps (i, j) that see only padding at every output
+/// The gather plan of im2col for one geometry. Kernel taps (i, j) that see only padding at every output
 /// position would give all-zero rows; they are left out ("inactive"), so a 3x3 padding-1 kernel on a 1x1 map
-/// unfolds to its centre tap only.
+/// unfolds to its centre tap only. For each active tap the plan holds the offset of every output position's
+/// input cell in the zero-padded [H + 2p, W + 2p] plane (the image itself when p == 0).
 struct Im2colPlan {
     Window2d g;
-    index_t taps = 0;                       ///< active taps
+    index_t plane_h = 0, plane_w = 0;      ///< the (padded) plane the offsets index
+    index_t taps = 0;                      ///< active taps
     const std::int32_t* tap_ids = nullptr;  ///< [taps]: i*kernel_w + j of each active tap, ascending
+    const std::int32_t* offsets = nullptr;  ///< [taps, Ho*Wo]
 
     /// Number of int32 the plan of `g` needs as storage.
-    static index_t storage_size(const Window2d& g) { return g.kernel_h * g.kernel_w; }
+    static index_t storage_size(const Window2d& g) { return g.kernel_h * g.kernel_w * (1 + g.col_cols()); }
 
-    /// Builds the plan of `g` in `storage` (storage_size(g) int32, kept alive by the caller).
-    Im2colPlan(const Window2d& geometry, std::int32_t* storage) : g(geometry) {
-        for (index_t i = 0; i < g.kernel_h; ++i) {
-            const ValidRange rows(i, g.height, g.out_h, g.stride, g.padding);
+    /// Builds the plan of `g` in `storage` (storage_size(g) int32, kept alive by the caller). The padded
+    /// plane must have fewer than 2^31 elements.
+    Im2colPlan(const Window2d& geometry, std::int32_t* storage)
+        : g(geometry), plane_h(geometry.height + 2 * geometry.padding),
+          plane_w(geometry.width + 2 * geometry.padding) {
+        const index_t P = g.col_cols(), p = g.padding, s = g.stride;
+        std::int32_t* ids = storage;
+        std::int32_t* offs = storage + g.kernel_h * g.kernel_w;
+        for (index_t i = 0; i < g.kernel_h; ++i)
             for (index_t j = 0; j < g.kernel_w; ++j) {
-                const ValidRange cols(j, g.width, g.out_w, g.stride, g.padding);
-                if (rows.lo < rows.hi && cols.lo < cols.hi)
-                    storage[taps++] = static_cast<std::int32_t>(i * g.kernel_w + j);
+                bool active = false;  // does any output position read a real (unpadded) cell through this tap?
+                std::int32_t* o = offs + taps * P;
+                for (index_t oh = 0; oh < g.out_h; ++oh)
+                    for (index_t ow = 0; ow < g.out_w; ++ow) {
+                        const index_t h = oh * s + i, w = ow * s + j;  // in the padded plane
+                        active = active || (h >= p && h < p + g.height && w >= p && w < p + g.width);
+                        o[oh * g.out_w + ow] = static_cast<std::int32_t>(h * plane_w + w);
+                    }
+                if (active) ids[taps++] = static_cast<std::int32_t>(i * g.kernel_w + j);
             }
-        }
-        tap_ids = storage;
+        tap_ids = ids;
+        offsets = offs;
     }
 
     /// Rows of the (compacted) column matrix: channels * active taps.
     index_t rows() const { return g.channels * taps; }
     /// Whether every kernel tap is active (the column matrix then matches the full weight matrix).
     bool all_taps() const { return taps == g.kernel_h * g.kernel_w; }
+    /// Elements of the padded-image scratch that im2col and col2im need (0 without padding).
+    index_t padded_size() const { return g.padding > 0 ? g.channels * plane_h * plane_w : 0; }
 };
+
+/// Copies `image` [C, H, W] into the interior of the zero-padded planes `padded` [C, H+2p, W+2p].
+template <class T>
+void pad_image(const T* image, const Im2colPlan& plan, T* padded) {
+    const Window2d& g = plan.g;
+    std::fill(padded, padded + plan.padded_size(), T(0));
+    for (index_t c = 0; c < g.channels; ++c)
+        for (index_t h = 0; h < g.height; ++h)
+            std::copy_n(image + (c * g.height + h) * g.width, g.width,
+                        padded + (c * plan.plane_h + h + g.padding) * plan.plane_w + g.padding);
+}
 
 /// Unfolds `image` [C, H, W] into `col` [C * taps, Ho*Wo]: row c*taps + a, column oh*Wo + ow holds the input
 /// cell under active tap a of channel c at output position (oh, ow), 0 in the padding. Rows of `col` are
 /// `ld` elements apart (ld >= Ho*Wo), so several images can be unfolded side by side into one wider matrix.
-/// Works row by row: a stride-1 row segment is one contiguous copy, padding is written as zeros directly.
+/// `padded` is scratch of plan.padded_size() elements.
 template <class T>
-void im2col(const T* image, const Im2colPlan& plan, T* col, index_t ld) {
+void im2col(const T* image, const Im2colPlan& plan, T* padded, T* col, index_t ld) {
     const Window2d& g = plan.g;
-    const index_t s = g.stride, p = g.padding, Wo = g.out_w;
-    for (index_t a = 0; a < plan.taps; ++a) {
-        const index_t i = plan.tap_ids[a] / g.kernel_w, j = plan.tap_ids[a] % g.kernel_w;
-        const ValidRange rows(i, g.height, g.out_h, s, p), cols(j, g.width, Wo, s, p);
-        for (index_t c = 0; c < g.channels; ++c) {
-            const T* plane = image + c * g.height * g.width;
-            T* dst = col + (c * plan.taps + a) * ld;
-            std::fill(dst, dst + rows.lo * Wo, T(0));
-            for (index_t oh = rows.lo; oh < rows.hi; ++oh) {
-                T* d = dst + oh * Wo;
-                const T* src = plane + (oh * s + i - p) * g.width;  // the input row; column ow*s + j - p
-                std::fill(d, d + cols.lo, T(0));
-                if (s == 1)
-                    std::copy(src + (cols.lo + j - p), src + (cols.hi + j - p), d + cols.lo);
-                else
-                    for (index_t ow = cols.lo; ow < cols.hi; ++ow) d[ow] = src[ow * s + j - p];
-                std::fill(d + cols.hi, d + Wo, T(0));
-            }
-            std::fill(dst + rows.hi * Wo, dst + g.out_h * Wo, T(0));
-        }
+    const index_t P = g.col_cols(), plane = plan.plane_h * plan.plane_w;
+    const T* src = image;
+    if (g.padding > 0) {
+        pad_image(image, plan, padded);
+        src = padded;
     }
+    for (index_t c = 0; c < g.channels; ++c, src += plane)
+        for (index_t a = 0; a < plan.taps; ++a) {
+            const std::int32_t* off = plan.offsets + a * P;
+            T* dst = col + (c * plan.taps + a) * ld;
+            for (index_t q = 0; q < P; ++q) dst[q] = src[off[q]];
+        }
 }
 
 /// The adjoint of im2col: adds every element of `col` (layout as im2col writes it) to the image cell it was
 /// read from (`image` += fold(col)); padding cells are dropped, overlapping windows accumulate.
+/// `padded` is scratch of plan.padded_size() elements.
 template <class T>
-void col2im(const T* col, index_t ld, const Im2colPlan& plan, T* image) {
+void col2im(const T* col, index_t ld, const Im2colPlan& plan, T* padded, T* image) {
     const Window2d& g = plan.g;
-    const index_t s = g.stride, p = g.padding, Wo = g.out_w;
-    for (index_t c = 0; c < g.channels; ++c) {
-        T* plane = image + c * g.height * g.width;
+    const index_t P = g.col_cols(), plane = plan.plane_h * plan.plane_w;
+    T* dst = g.padding > 0 ? padded : image;
+    if (g.padding > 0) std::fill(padded, padded + plan.padded_size(), T(0));
+    for (index_t c = 0; c < g.channels; ++c)
         for (index_t a = 0; a < plan.taps; ++a) {
-            const index_t i = plan.tap_ids[a] / g.kernel_w, j = plan.tap_ids[a] % g.kernel_w;
-            const ValidRange rows(i, g.height, g.out_h, s, p), cols(j, g.width, Wo, s, p);
+            const std::int32_t* off = plan.offsets + a * P;
             const T* from = col + (c * plan.taps + a) * ld;
-            for (index_t oh = rows.lo; oh < rows.hi; ++oh) {
-                const T* f = from + oh * Wo;
-                T* dst = plane + (oh * s + i - p) * g.width;
-                if (s == 1) {
-                    for (index_t ow = cols.lo; ow < cols.hi; ++ow) dst[ow + j - p] += f[ow];
-                } else {
-                    for (index_t ow = cols.lo; ow < cols.hi; ++ow) dst[ow * s + j - p] += f[ow];
-                }
-            }
+            T* to = dst + c * plane;
+            for (index_t q = 0; q < P; ++q) to[off[q]] += from[q];
         }
-    }
+    if (g.padding > 0)
+        for (index_t c = 0; c < g.channels; ++c)
+            for (index_t h = 0; h < g.height; ++h) {
+                const T* from = padded + (c * plan.plane_h + h + g.padding) * plan.plane_w + g.padding;
+                T* to = image + (c * g.height + h) * g.width;
+                for (index_t w = 0; w < g.width; ++w) to[w] += from[w];
+            }
 }
 
 }  // namespace strata::detail
