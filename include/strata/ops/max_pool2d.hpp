@@ -47,10 +47,9 @@ Var<T> max_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
                 for (index_t h = h0; h < h1; ++h)
                     for (index_t w = w0; w < w1; ++w) {
                         const T v = in[h * g.width + w];
-                        if (v > best || std::isnan(v)) {
-                            best = v;
-                            best_at = h * g.width + w;
-                        }
+                        const bool take = (v > best) | (v != v);  // branch-free: v is larger, or NaN
+                        best = take ? v : best;
+                        best_at = take ? h * g.width + w : best_at;
                     }
                 const index_t o = pl * out_plane + oh * g.out_w + ow;
                 py[o] = best;
