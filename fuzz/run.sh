@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Builds strata's libFuzzer harnesses (clang++, -fsanitize=fuzzer,address,undefined) in build/fuzz and runs each
-# for STRATA_FUZZ_SECONDS seconds (default 60), one at a time, then prints executions and coverage per harness.
-# Exits non-zero if any harness crashes, leaks, times out or runs out of memory; the reproducer is left in
-# build/fuzz/crashes/<harness>/ and the log in build/fuzz/logs/<harness>.log.
+# for STRATA_FUZZ_SECONDS seconds (default 60), STRATA_FUZZ_PARALLEL of them at a time (default 1), then prints
+# executions and coverage per harness. Exits non-zero if any harness crashes, leaks, times out or runs out of
+# memory; the reproducer is left in build/fuzz/crashes/<harness>/ and the log in build/fuzz/logs/<harness>.log.
+# The summary has one line per harness, "<harness>: executions ..., ok" or "<harness>: ..., FAILED (...)", which
+# scripts/test.sh counts as one test each.
 #
 # Usage: fuzz/run.sh [harness ...]      (default: all of them)
-# Env:   STRATA_FUZZ_SECONDS (60), STRATA_FUZZ_JOBS (build parallelism, 2), CXX (clang++),
-#        STRATA_FUZZ_DIRECT=1 to build with a plain clang++ command line instead of CMake (used automatically
-#        when the top-level CMakeLists.txt has no STRATA_FUZZ option).
+# Env:   STRATA_FUZZ_SECONDS (60), STRATA_FUZZ_PARALLEL (harnesses run at once, 1), STRATA_FUZZ_JOBS (build
+#        parallelism, 2), CXX (clang++), STRATA_FUZZ_DIRECT=1 to build with a plain clang++ command line instead
+#        of CMake (used automatically when the top-level CMakeLists.txt has no STRATA_FUZZ option).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$root/build/fuzz"
 seconds="${STRATA_FUZZ_SECONDS:-60}"
 jobs="${STRATA_FUZZ_JOBS:-2}"
+parallel="${STRATA_FUZZ_PARALLEL:-1}"
 cxx="${CXX:-clang++}"
 all=(idx_fuzz idx_gz_fuzz cifar10_fuzz checkpoint_fuzz npz_fuzz)
 if [ $# -gt 0 ]; then harnesses=("$@"); else harnesses=("${all[@]}"); fi
@@ -40,9 +43,9 @@ else
   for p in "${pids[@]}"; do wait "$p"; done
 fi
 
-status=0
-summary=()
-for h in "${harnesses[@]}"; do
+# run_one HARNESS: runs one harness, prints its result line and writes it to build/fuzz/logs/HARNESS.result.
+run_one() {
+  local h="$1" corpus crashes log extra rc execs rss cov corp result line
   corpus="$build/corpus/$h"          # grows as libFuzzer finds new coverage
   crashes="$build/crashes/$h"
   mkdir -p "$corpus" "$crashes"
@@ -62,15 +65,36 @@ for h in "${harnesses[@]}"; do
     result="ok"
   else
     result="FAILED (exit $rc; reproducer in $crashes/, log $log)"
-    status=1
     grep -E 'ERROR: |SUMMARY: |==[0-9]+==|#[0-9]+ 0x' "$log" | head -25 || true
   fi
   line="$h: executions ${execs:-?}, ${cov:-cov: ?}, ${corp:-corp: ?}, peak RSS ${rss:-?} MB, $result"
   echo "$line"
-  summary+=("$line")
-done
+  echo "$line" >"$build/logs/$h.result"
+}
 
+running=0
+for h in "${harnesses[@]}"; do
+  rm -f "$build/logs/$h.result"
+  if [ "$parallel" -le 1 ]; then
+    run_one "$h"
+  else
+    if [ "$running" -ge "$parallel" ]; then wait -n || true; running=$((running - 1)); fi
+    run_one "$h" &
+    running=$((running + 1))
+  fi
+done
+wait || true
+
+status=0
 echo
-echo "== summary (${seconds}s each)"
-printf '%s\n' "${summary[@]}"
+echo "== summary (${seconds}s each, $parallel at a time)"
+for h in "${harnesses[@]}"; do
+  if [ -f "$build/logs/$h.result" ]; then
+    line="$(cat "$build/logs/$h.result")"
+  else
+    line="$h: FAILED (no result; log $build/logs/$h.log)"
+  fi
+  echo "$line"
+  case "$line" in *", ok") ;; *) status=1 ;; esac
+done
 exit "$status"

@@ -1,4 +1,5 @@
-// Determinism: the same seed, thread count and data give bit-identical training (issue 9).
+// Determinism: the same seed, thread count and data give bit-identical training (issue 9). STRATA_TEST_SCALE=small
+// (the sanitizer build): a shallower ResNet and fewer steps.
 #include <catch2/catch.hpp>
 
 #include <cstring>
@@ -8,6 +9,7 @@
 #include "strata/models/registry.hpp"
 #include "strata/nn/deep_supervision.hpp"
 #include "strata/optim/sgd.hpp"
+#include "integration/test_scale.hpp"
 
 using namespace strata;
 
@@ -51,10 +53,11 @@ bool bit_identical(const std::vector<Tensor<float>>& a, const std::vector<Tensor
 TEST_CASE("Repeated training runs with the same seed are bit-identical", "[integration][determinism]") {
     data::Dataset train = data::load_mnist(STRATA_DATA_DIR, data::Split::train).head(640);
     train.normalize({data::fashion_mnist_mean}, {data::fashion_mnist_std});
-    for (const char* model : {"resnet20-aux", "dsn"}) {
+    const int steps = testing::scaled(8, 2);
+    for (const char* model : {testing::scaled("resnet20-aux", "resnet8-aux"), "dsn"}) {
         INFO(model);
-        const auto first = train_steps(train, model, 8);
-        const auto second = train_steps(train, model, 8);
+        const auto first = train_steps(train, model, steps);
+        const auto second = train_steps(train, model, steps);
         CHECK(bit_identical(first, second));
     }
 }

@@ -7,6 +7,12 @@
 // 0.0062/0.040, 0.0013/0.026; plain + heads 0.0046, 0.0030, 0.0074, 0.0036, 0.034, 0.0035; residual 0.036/0.16,
 // 0.033/0.11, 0.030/0.12, 0.028/0.12, 0.032/0.20, 0.030/0.12. The assertions below hold at every one of those
 // seeds (seed 5 is the closest call for plain vs residual: 5x).
+// STRATA_TEST_SCALE=small (the sanitizer build, 1/16 of the work): a batch of 8 images. The picture is noisier
+// there; at seeds 1-6 (no norm; first/last): plain 0.0038/0.10, 0.0037/0.093, 0.0097/0.12, 0.0006/0.079,
+// 0.026/0.21, 0.0049/0.17; plain + heads 0.019, 0.010, 0.010, 0.0064, 0.097, 0.010; residual 0.15/0.75,
+// 0.063/0.57, 0.086/0.52, 0.13/0.69, 0.060/0.86, 0.17/0.78; batch-norm plain first 1800-3900, residual 6-12.
+// The three ratios marked "small:" below are loosened to hold at all six seeds (closest: seed 3, heads 1.07x;
+// seed 5, residual 2.3x plain and 1/14 of its last conv).
 
 #include <catch2/catch.hpp>
 
@@ -15,9 +21,11 @@
 #include "strata/data/mnist.hpp"
 #include "strata/models/resnet.hpp"
 #include "strata/nn/deep_supervision.hpp"
+#include "integration/test_scale.hpp"
 
 using namespace strata;
 using namespace strata::models;
+using strata::testing::scaled;
 
 namespace {
 
@@ -26,9 +34,11 @@ struct Picture {
     double last = 0;   ///< L2 norm of the last conv's weight gradient (main path)
 };
 
-const data::Dataset& batch128() {
+/// The first 128 (small: 8) normalised training images.
+const data::Dataset& first_batch() {
     static const data::Dataset batch = [] {
-        data::Dataset train = data::load_mnist(STRATA_DATA_DIR, data::Split::train).head(128);
+        data::Dataset train = data::load_mnist(STRATA_DATA_DIR, data::Split::train)
+                                  .head(scaled<index_t>(128, 8));
         train.normalize({data::fashion_mnist_mean}, {data::fashion_mnist_std});
         return train;
     }();
@@ -46,7 +56,7 @@ Picture measure(Norm norm, bool residual, std::vector<int> aux_after = {}, std::
                     .input_size(28)
                     .seed(seed);
     auto net = cifar_resnet<float>(56, opts);
-    const data::Dataset& data = batch128();
+    const data::Dataset& data = first_batch();
     Tape tape;
     nn::DeepSupervisionLoss<float> loss;  // cross-entropy, aux heads weighted 0.3
     loss(nn::forward_with_aux(*net, tape.constant(data.images())), data.labels()).backward();
@@ -68,11 +78,11 @@ TEST_CASE("Without normalisation, a deep plain net's gradients vanish toward the
     WARN("no norm, depth 56: plain first " << plain.first << " last " << plain.last << "; plain+heads first "
                                           << heads.first << "; zero-init residual first " << residual.first
                                           << " last " << residual.last);
-    CHECK(plain.first < plain.last / 5);         // PyTorch: 1/20 to 1/40
-    CHECK(residual.first > residual.last / 10);  // PyTorch: about 1/5
-    CHECK(residual.first > 4 * plain.first);     // PyTorch: about 30x (seed 1 here: 19x)
+    CHECK(plain.first < plain.last / 5);                         // PyTorch: 1/20 to 1/40
+    CHECK(residual.first > residual.last / scaled(10.0, 20.0));  // PyTorch: about 1/5; small: 1/20
+    CHECK(residual.first > scaled(4.0, 2.0) * plain.first);      // PyTorch: about 30x (seed 1: 19x); small: 2x
     // Auxiliary heads shorten the path too: the first conv gets more gradient than without them (PyTorch ~4x).
-    CHECK(heads.first > 2 * plain.first);
+    CHECK(heads.first > scaled(2.0, 1.0) * plain.first);  // small: more than without heads
 }
 
 TEST_CASE("With batch-norm, a deep plain net's lower-layer gradients explode instead", "[integration][gradients]") {

@@ -6,13 +6,23 @@
 #   D  a real SIGTERM half-way through (coreutils timeout), then --resume
 # The model has auxiliary heads, augmentation is on and the schedule has a warm-up, so the loader, generator,
 # optimizer and schedule states all matter. Each interrupted run must exit 130 with a message and leave a
-# checkpoint and no temporary file.
+# checkpoint and no temporary file. With the environment variable STRATA_TEST_SCALE=small (the sanitizer build):
+# 4 steps of 32 images per epoch instead of 8 of 64, B stopping after 6 steps (epoch 2, batch 2 of 4).
 #   cmake -DTRAINER=path/to/train_mnist -DWORK=scratch-dir [-DDATA=dir] -P train_mnist_resume.cmake
 include(${CMAKE_CURRENT_LIST_DIR}/train_mnist_common.cmake)
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
 
-set(common --data ${DATA} --model resnet8-aux --limit 512 --test-limit 128 --batch-size 64 --threads 2
+if("$ENV{STRATA_TEST_SCALE}" STREQUAL "small")
+  set(size --limit 128 --test-limit 64 --batch-size 32)
+  set(stop_after 6)
+  set(stop_where "epoch 2, batch 2 of 4")
+else()
+  set(size --limit 512 --test-limit 128 --batch-size 64)
+  set(stop_after 11)
+  set(stop_where "epoch 2, batch 3 of 8")
+endif()
+set(common --data ${DATA} --model resnet8-aux ${size} --threads 2
            --augment on --warmup 3 --schedule multistep --milestones 1 --gamma 0.5 --seed 3 --quiet)
 
 function(expect_interrupted prefix ck what)
@@ -52,9 +62,9 @@ if(NOT n EQUAL 2)
 endif()
 
 # B
-run_trainer(b1 ${common} --epochs 2 --metrics ${WORK}/b.jsonl --checkpoint ${WORK}/b.ck --stop-after 11)
-expect_interrupted(b1 ${WORK}/b.ck "--stop-after 11")
-if(NOT b1_err MATCHES "stopped after --stop-after 11 steps at step 11 \\(epoch 2, batch 3 of 8\\)")
+run_trainer(b1 ${common} --epochs 2 --metrics ${WORK}/b.jsonl --checkpoint ${WORK}/b.ck --stop-after ${stop_after})
+expect_interrupted(b1 ${WORK}/b.ck "--stop-after ${stop_after}")
+if(NOT b1_err MATCHES "stopped after --stop-after ${stop_after} steps at step ${stop_after} \\(${stop_where}\\)")
   fail("unexpected interruption message: ${b1_err}")
 endif()
 run_trainer(b2 --checkpoint ${WORK}/b.ck --resume --quiet)

@@ -86,6 +86,8 @@ inline const Tensor<double>& projection(Tensor<double>& r, const Shape& shape, s
 /// `f(tape, vars)` builds a value from `vars` (one Var per input, in order) on `tape`; outputs of any shape are
 /// reduced by a fixed random projection. The inputs' elements are perturbed in place and restored. The inputs
 /// must be distinct tensors (to test a value used twice, use vars[0] twice inside f); ArgumentError otherwise.
+/// @throws ArgumentError when an input is passed twice or the output does not depend on the inputs; anything
+/// `f` throws.
 template <class F>
 GradcheckResult gradcheck(F&& f, const std::vector<Tensor<double>*>& inputs, const GradcheckOptions& opt = {}) {
     for (std::size_t i = 0; i < inputs.size(); ++i)
@@ -116,6 +118,7 @@ GradcheckResult gradcheck(F&& f, const std::vector<Tensor<double>*>& inputs, con
 }
 
 /// Checks the gradients that `f(tape)` leaves in `params` (their `grad` is zeroed first and after).
+/// @throws ArgumentError when the output does not depend on the parameters; anything `f` throws.
 template <class F>
 GradcheckResult gradcheck_parameters(F&& f, const std::vector<Parameter<double>*>& params,
                                      const GradcheckOptions& opt = {}) {

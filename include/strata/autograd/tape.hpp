@@ -110,6 +110,7 @@ public:
         return variable<T>(t.view());
     }
     /// A value that views a parameter; backward accumulates into `p.grad` directly.
+    /// @throws ShapeError when p.grad and p.value have different shapes.
     template <class T>
     Var<T> parameter(Parameter<T>& p) {
         check<ShapeError>(p.grad.shape() == p.value.shape(), "parameter gradient of shape ", p.grad.shape(),
@@ -127,6 +128,8 @@ public:
         return make_var<T>(data, shape, requires_grad);
     }
     /// For op authors: a new value viewing `x`'s value memory with another shape of the same size (reshape).
+    /// @throws ShapeError when `shape` has another element count than `x`.
+    /// @throws LifetimeError when `x` is undefined or its tape was rewound since it was made.
     template <class T>
     Var<T> alias(const Var<T>& x, const Shape& shape, bool requires_grad) {
         check<ShapeError>(shape.numel() == x.numel(), "alias: cannot view shape ", x.shape(), " as ", shape);
@@ -146,6 +149,7 @@ public:
 
     /// For op authors: records the backward of the op that produced `output`. `backward` must be trivially
     /// destructible (capture Vars, pointers and numbers by value): the arena never runs destructors.
+    /// @throws NumericError in anomaly mode (set_detect_anomaly) when `output` holds a NaN or infinity, naming the op.
     template <class T, class F>
     void record(const char* name, const Var<T>& output, F&& backward) {
         using Fn = std::decay_t<F>;
@@ -157,9 +161,17 @@ public:
     }
 
     /// Runs backward from the scalar `root` (its gradient seeded with 1).
+    /// @throws ShapeError when `root` has more than one element.
+    /// @throws ArgumentError when `root` does not require a gradient.
+    /// @throws LifetimeError when backward already ran since the last rewind(), or `root` is from an earlier step.
+    /// @throws NumericError in anomaly mode, naming the first op whose backward wrote a NaN or infinity.
     template <class T>
     void backward(const Var<T>& root);
     /// Runs backward from `root` with its gradient seeded by `seed` (same shape as root).
+    /// @throws ShapeError when `seed` has another shape than `root`, naming both.
+    /// @throws ArgumentError when `root` does not require a gradient.
+    /// @throws LifetimeError when backward already ran since the last rewind(), or `root` is from an earlier step.
+    /// @throws NumericError in anomaly mode, naming the first op whose backward wrote a NaN or infinity.
     template <class T>
     void backward(const Var<T>& root, TensorView<const detail::identity_t<T>> seed);
 
@@ -184,6 +196,7 @@ public:
     /// Number of nodes recorded since the last rewind.
     std::size_t node_count() const { return nodes_.size(); }
     /// Name of recorded node `i` (in recording order).
+    /// @throws std::out_of_range when i >= node_count().
     const char* node_name(std::size_t i) const { return nodes_.at(i)->name; }
     /// Incremented by every rewind; Vars remember the generation they were made in.
     std::uint64_t generation() const { return generation_; }
@@ -281,39 +294,50 @@ public:
     /// Whether the handle is defined and its tape has not been rewound since it was made.
     bool is_alive() const { return slot_ != nullptr && generation_ == tape_->generation_; }
     /// The tape this value lives on.
+    /// @throws LifetimeError when the handle is undefined or its tape was rewound since it was made.
     Tape& tape() const {
         check_alive();
         return *tape_;
     }
+    /// @throws LifetimeError when the handle is undefined or its tape was rewound since it was made.
     const Shape& shape() const {
         check_alive();
         return slot_->shape;
     }
+    /// @throws LifetimeError when the handle is undefined or its tape was rewound since it was made.
     index_t numel() const { return shape().numel(); }
     /// Dimension `i` (negative counts from the end).
+    /// @throws ArgumentError when `i` is outside [-rank, rank).
+    /// @throws LifetimeError when the handle is undefined or its tape was rewound since it was made.
     index_t dim(int i) const { return shape()[i]; }
     /// Whether backward computes a gradient for this value.
+    /// @throws LifetimeError when the handle is undefined or its tape was rewound since it was made.
     bool requires_grad() const {
         check_alive();
         return slot_->requires_grad;
     }
 
     /// The value.
+    /// @throws LifetimeError when the handle is undefined or its tape was rewound since it was made.
     TensorView<const T> value() const {
         check_alive();
         return {static_cast<const T*>(slot_->value), slot_->shape};
     }
     /// For op authors: the value, writable (only while computing it).
+    /// @throws LifetimeError when the handle is undefined or its tape was rewound since it was made.
     TensorView<T> mutable_value() const {
         check_alive();
         return {static_cast<T*>(slot_->value), slot_->shape};
     }
     /// Whether a gradient has reached this value (its gradient buffer exists).
+    /// @throws LifetimeError when the handle is undefined or its tape was rewound since it was made.
     bool has_grad() const {
         check_alive();
         return slot_->grad != nullptr;
     }
     /// The gradient, zero-initialised on first access; throws ArgumentError if the value needs none.
+    /// @throws ArgumentError when the value does not require a gradient.
+    /// @throws LifetimeError when the handle is undefined or its tape was rewound since it was made.
     TensorView<T> grad() const {
         check_alive();
         check<ArgumentError>(slot_->requires_grad, "grad() of a value that does not require a gradient (shape ",
@@ -329,14 +353,18 @@ public:
     }
 
     /// The single element of a one-element value; throws ShapeError otherwise.
+    /// @throws ShapeError when the value has more than one element.
+    /// @throws LifetimeError when the handle is undefined or its tape was rewound since it was made.
     T item() const {
         check<ShapeError>(numel() == 1, "item() of a value with shape ", shape(), " (needs exactly one element)");
         return value()[0];
     }
     /// A copy of the value that outlives the tape step.
+    /// @throws LifetimeError when the handle is undefined or its tape was rewound since it was made.
     Tensor<T> to_tensor() const { return Tensor<T>::from(value()); }
 
     /// Backward from this scalar value.
+    /// @throws what Tape::backward(root) throws.
     void backward() const { tape().backward(*this); }
 
     /// For op authors: the type-erased slot.
@@ -382,6 +410,7 @@ void Tape::backward(const Var<T>& root, TensorView<const detail::identity_t<T>> 
 }
 
 /// Throws ArgumentError unless `a` and `b` live on the same tape.
+/// @throws ArgumentError when the tapes differ (LifetimeError when either Var is dead).
 template <class T>
 inline void check_same_tape(const Var<T>& a, const Var<T>& b, const char* op) {
     check<ArgumentError>(&a.tape() == &b.tape(), op, ": operands live on different tapes");

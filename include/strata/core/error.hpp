@@ -65,6 +65,7 @@ std::string concat(Args&&... args) {
 }  // namespace detail
 
 /// Throws `E` with a message built from `args` unless `condition` holds.
+/// @throws E (any of the types above) with the concatenated message when `condition` is false.
 template <class E = Error, class... Args>
 inline void check(bool condition, Args&&... args) {
     if (!condition) throw E(detail::concat(std::forward<Args>(args)...));

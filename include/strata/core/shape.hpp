@@ -25,9 +25,11 @@ public:
     Shape() = default;
 
     /// A shape from its dimensions; throws ArgumentError on a negative dimension or more than max_rank.
+    /// @throws ArgumentError on a negative dimension or more than max_rank dimensions.
     Shape(std::initializer_list<index_t> dims) { assign(dims.begin(), dims.end()); }
 
     /// A shape from any iterator range of dimensions.
+    /// @throws ArgumentError on a negative dimension or more than max_rank dimensions.
     template <class It>
     Shape(It first, It last) {
         assign(first, last);
@@ -37,6 +39,7 @@ public:
     int rank() const { return rank_; }
 
     /// Dimension `i`; negative `i` counts from the end (-1 is the last). Throws ArgumentError out of range.
+    /// @throws ArgumentError when `i` is outside [-rank(), rank()).
     index_t operator[](int i) const {
         const int j = i < 0 ? i + rank_ : i;
         check<ArgumentError>(j >= 0 && j < rank_, "dimension index ", i, " out of range for shape ", *this);
@@ -91,6 +94,7 @@ private:
 };
 
 /// Throws ShapeError naming `what` and both shapes unless `actual == expected`.
+/// @throws ShapeError "<what>: expected shape [..], got [..]" when the shapes differ.
 inline void check_shape(const Shape& actual, const Shape& expected, const char* what) {
     check<ShapeError>(actual == expected, what, ": expected shape ", expected, ", got ", actual);
 }

@@ -44,6 +44,7 @@ public:
     const Shape& shape() const { return shape_; }
     index_t numel() const { return shape_.numel(); }
     /// Dimension `i` (negative counts from the end).
+    /// @throws ArgumentError when `i` is outside [-rank, rank).
     index_t dim(int i) const { return shape_[i]; }
     /// Element `i` of the flat row-major storage.
     T& operator[](index_t i) const { return data_[i]; }
@@ -51,6 +52,7 @@ public:
     /// The elements as a flat Eigen array.
     ArrayMap<T> array() const { return ArrayMap<T>(data_, numel()); }
     /// The elements as a rows x cols row-major matrix; throws ShapeError unless rows * cols == numel().
+    /// @throws ShapeError when rows * cols != numel(), naming the shape.
     MatrixMap<T> matrix(index_t rows, index_t cols) const {
         check<ShapeError>(rows * cols == numel(), "cannot view tensor of shape ", shape_, " as a ", rows, "x",
                           cols, " matrix");
@@ -88,6 +90,7 @@ public:
     }
     /// A tensor of the given shape with the given elements in row-major order; throws ShapeError on a count
     /// mismatch.
+    /// @throws ShapeError when the number of values differs from shape.numel().
     Tensor(const Shape& shape, std::initializer_list<T> values) : Tensor(shape) {
         check<ShapeError>(static_cast<index_t>(values.size()) == size_, "tensor of shape ", shape, " needs ",
                           size_, " values, got ", values.size());
@@ -111,6 +114,7 @@ public:
     const Shape& shape() const { return shape_; }
     index_t numel() const { return size_; }
     /// Dimension `i` (negative counts from the end).
+    /// @throws ArgumentError when `i` is outside [-rank(), rank()).
     index_t dim(int i) const { return shape_[i]; }
     int rank() const { return shape_.rank(); }
     bool empty() const { return size_ == 0; }
@@ -121,6 +125,7 @@ public:
     const T& operator[](index_t i) const { return data_[static_cast<std::size_t>(i)]; }
 
     /// Element at a multi-index, bounds-checked (for tests and tools, not inner loops).
+    /// @throws ShapeError when the index has the wrong rank or an index is out of range, naming the shape.
     template <class... I>
     T& at(I... idx) {
         return data_[static_cast<std::size_t>(offset({static_cast<index_t>(idx)...}))];
@@ -140,6 +145,7 @@ public:
     MatrixMap<const T> matrix() const { return view().matrix(); }
 
     /// Same elements, new shape; throws ShapeError if the element counts differ.
+    /// @throws ShapeError when shape.numel() differs from numel(), naming both shapes.
     Tensor& reshape(const Shape& shape) {
         check<ShapeError>(shape.numel() == size_, "cannot reshape tensor of shape ", shape_, " to ", shape);
         shape_ = shape;
@@ -162,6 +168,7 @@ public:
         return *this;
     }
     /// Copies the elements of `src` (same shape required; throws ShapeError naming both shapes).
+    /// @throws ShapeError when the shapes differ, naming both.
     Tensor& copy_from(TensorView<const T> src) {
         check_shape(src.shape(), shape_, "Tensor::copy_from");
         std::copy_n(src.data(), size_, data_.get());

@@ -44,6 +44,7 @@ struct SampleTransform {
 };
 
 /// Throws ArgumentError naming the field if `aug` has a negative crop_padding or max_translation.
+/// @throws ArgumentError when crop_padding or max_translation is negative, naming it.
 inline void validate(const Augmentation& aug) {
     check<ArgumentError>(aug.crop_padding >= 0, "Augmentation: crop_padding must be >= 0, got ", aug.crop_padding);
     check<ArgumentError>(aug.max_translation >= 0, "Augmentation: max_translation must be >= 0, got ",

@@ -46,6 +46,9 @@ inline std::vector<std::uint8_t> read_cifar10_bytes(const std::string& path) {
 /// Reads CIFAR-10 binary files (raw or gzip) and concatenates their records in order into a Dataset of
 /// [N, 3, 32, 32] images in [0, 1]. Throws FormatError naming the file when a file is empty, its length is not
 /// a multiple of 3073, or a label is >= 10; IoError when a file cannot be read.
+/// @throws FormatError when a file is empty, over 2 GiB, not a multiple of 3073 bytes or has a label >= 10,
+/// or its gzip stream is truncated or corrupt, naming the file.
+/// @throws IoError when a file cannot be opened or read.
 inline Dataset load_cifar10_files(const std::vector<std::string>& paths) {
     std::vector<std::vector<std::uint8_t>> files;
     index_t n = 0;
@@ -69,10 +72,12 @@ inline Dataset load_cifar10_files(const std::vector<std::string>& paths) {
 }
 
 /// Reads one CIFAR-10 binary file; see load_cifar10_files.
+/// @throws FormatError or IoError as load_cifar10_files().
 inline Dataset load_cifar10_batch(const std::string& path) { return load_cifar10_files({path}); }
 
 /// The files of `split` in `dir` (data_batch_1..5.bin, or test_batch.bin; each raw or .gz). Throws IoError
 /// naming the candidates when one is missing.
+/// @throws IoError when a file is missing, naming both candidates.
 inline std::vector<std::string> find_cifar10_files(const std::string& dir, Split split) {
     if (split == Split::test) return {io::find_file_or_gz(dir, "test_batch.bin")};
     std::vector<std::string> paths;
@@ -83,6 +88,7 @@ inline std::vector<std::string> find_cifar10_files(const std::string& dir, Split
 
 /// Loads `split` of CIFAR-10 from `dir` (the cifar-10-batches-bin directory): 50000 (train) or 10000 (test)
 /// images [N, 3, 32, 32] in [0, 1]. Throws as load_cifar10_files and find_cifar10_files do.
+/// @throws IoError when a file is missing or unreadable; FormatError when one is malformed (naming it).
 inline Dataset load_cifar10(const std::string& dir, Split split) {
     return load_cifar10_files(find_cifar10_files(dir, split));
 }

@@ -117,6 +117,7 @@ struct EpochOrder {
 class DataLoader {
 public:
     /// A loader over `data`. Throws ArgumentError on batch_size <= 0 or bad augmentation options.
+    /// @throws ArgumentError when batch_size <= 0 or crop_padding / max_translation is negative, naming it.
     explicit DataLoader(const Dataset& data, LoaderOptions options = {})
         : data_(&data), options_(std::move(options)), fill_(data.zero_value()) {
         check<ArgumentError>(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ",
@@ -154,6 +155,7 @@ public:
 
     /// Continues at `state` (e.g. restored from a checkpoint). Throws ArgumentError unless epoch >= 0 and
     /// 0 <= batch <= num_batches().
+    /// @throws ArgumentError when epoch < 0 or batch is outside [0, num_batches()], naming them.
     void set_state(LoaderState state) {
         check<ArgumentError>(state.epoch >= 0 && state.batch >= 0 && state.batch <= num_batches_,
                              "DataLoader::set_state: epoch ", state.epoch, ", batch ", state.batch,
@@ -173,11 +175,14 @@ public:
     }
 
     /// Starts epoch `epoch` from its first batch.
+    /// @throws ArgumentError when epoch < 0.
     void set_epoch(index_t epoch) { set_state({epoch, 0}); }
 
     /// Moves the next batch into `out` and returns true; or, at the end of an epoch, returns false and moves on
     /// to the start of the next epoch. `out`'s previous buffers are reused. Rethrows an exception thrown while
     /// building the batch (the state then stays at that batch).
+    /// @throws whatever options().transform threw while building the batch (rethrown here); strata::Error
+    /// "internal error" if the loader thread built another batch than expected (a bug).
     bool next(Batch& out) {
         if (state_.batch >= num_batches_) {
             state_ = {state_.epoch + 1, 0};
@@ -229,6 +234,7 @@ public:
 
     /// Builds batch `state.batch` of epoch `state.epoch` into `out` on the calling thread, exactly as next()
     /// would return it. Throws ArgumentError unless 0 <= state.batch < num_batches().
+    /// @throws ArgumentError when state.batch is outside [0, num_batches()); what options().transform throws.
     void make_batch(LoaderState state, Batch& out) const {
         check<ArgumentError>(state.batch >= 0 && state.batch < num_batches_, "DataLoader::make_batch: batch ",
                              state.batch, " outside [0, ", num_batches_, ")");

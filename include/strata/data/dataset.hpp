@@ -42,6 +42,8 @@ public:
 
     /// A dataset from images [N, C, H, W] and N labels in [0, num_classes). Throws ShapeError unless the
     /// images have rank 4 and N matches the number of labels; ArgumentError on a label out of range.
+    /// @throws ShapeError when the images are not rank 4 or their count differs from the labels', naming both.
+    /// @throws ArgumentError when num_classes <= 0 or a label is outside [0, num_classes), naming it and its sample.
     Dataset(Tensor<float> images, std::vector<index_t> labels, index_t num_classes = 10)
         : images_(std::move(images)), labels_(std::move(labels)), num_classes_(num_classes) {
         check<ShapeError>(images_.rank() == 4, "Dataset: images must be [N, C, H, W], got shape ",
@@ -83,6 +85,7 @@ public:
 
     /// Maps each channel c to (x - mean[c]) / std[c] in place. `mean` and `std` have C entries, or one entry
     /// used for every channel. Throws ArgumentError on a count mismatch, a std <= 0, or if already normalised.
+    /// @throws ArgumentError when the counts fit neither C nor 1, a std is <= 0, or the set is already normalised.
     Dataset& normalize(const std::vector<float>& mean, const std::vector<float>& std) {
         const auto c = static_cast<std::size_t>(channels());
         check<ArgumentError>(!normalized(), "Dataset::normalize: already normalised");
@@ -108,6 +111,7 @@ public:
     }
 
     /// normalize() with one mean and std for every channel.
+    /// @throws ArgumentError when std <= 0 or the set is already normalised.
     Dataset& normalize(float mean, float std) { return normalize(std::vector<float>{mean}, std::vector<float>{std}); }
 
     /// The value a raw pixel of 0 has now, per channel: -mean/std after normalize(), else 0 (the fill for
@@ -120,6 +124,7 @@ public:
 
     /// A copy of the samples at `indices` (in that order; repeats allowed). Throws ArgumentError on an index
     /// outside [0, N).
+    /// @throws ArgumentError when an index is outside [0, size()), naming it.
     Dataset select(const std::vector<index_t>& indices) const {
         const index_t per = image_numel();
         Tensor<float> images(Shape{static_cast<index_t>(indices.size()), channels(), height(), width()});
@@ -138,6 +143,7 @@ public:
     }
 
     /// A copy of the first `n` samples. Throws ArgumentError unless 0 <= n <= size().
+    /// @throws ArgumentError when n is outside [0, size()], naming it.
     Dataset head(index_t n) const {
         check<ArgumentError>(n >= 0 && n <= size(), "Dataset::head: n = ", n, " outside [0, ", size(), "]");
         std::vector<index_t> idx(static_cast<std::size_t>(n));

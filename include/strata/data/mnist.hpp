@@ -28,6 +28,7 @@ struct MnistFiles {
 
 /// Finds the files of `split` in `dir`, each as `<name>` or else `<name>.gz`. Throws IoError naming the
 /// candidates when one is missing.
+/// @throws IoError when a file is missing, naming both candidates.
 inline MnistFiles find_mnist_files(const std::string& dir, Split split) {
     const std::string prefix = split == Split::train ? "train" : "t10k";
     return {io::find_file_or_gz(dir, prefix + "-images-idx3-ubyte"),
@@ -39,6 +40,8 @@ inline MnistFiles find_mnist_files(const std::string& dir, Split split) {
 ///
 /// Throws FormatError (naming the files and values) on any IDX error (see io::read_idx), when the image and
 /// label counts differ, or on a label >= 10; IoError when a file cannot be read.
+/// @throws FormatError on any IDX error, a label >= 10 or differing image and label counts, naming the file.
+/// @throws IoError when a file cannot be opened or read.
 inline Dataset load_mnist_files(const std::string& images_path, const std::string& labels_path) {
     io::IdxArray labels = io::read_idx(labels_path, 1);
     const index_t n = labels.shape[0];
@@ -61,6 +64,7 @@ inline Dataset load_mnist_files(const std::string& images_path, const std::strin
 
 /// Loads `split` of MNIST or Fashion-MNIST from `dir` (see find_mnist_files and load_mnist_files): 60000
 /// (train) or 10000 (test) images [N, 1, 28, 28] in [0, 1]. Throws IoError or FormatError naming the file.
+/// @throws IoError when a file is missing or unreadable; FormatError when one is malformed (naming it).
 inline Dataset load_mnist(const std::string& dir, Split split) {
     const MnistFiles files = find_mnist_files(dir, split);
     return load_mnist_files(files.images, files.labels);
@@ -70,6 +74,7 @@ inline Dataset load_mnist(const std::string& dir, Split split) {
 class MnistDataset : public Dataset {
 public:
     /// Loads `split` from `dir`; throws as load_mnist does.
+    /// @throws IoError or FormatError as load_mnist().
     MnistDataset(const std::string& dir, Split split) : Dataset(load_mnist(dir, split)) {}
 };
 

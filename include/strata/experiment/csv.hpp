@@ -53,6 +53,7 @@ class CsvWriter {
 public:
     /// Creates (truncates) `path` and writes `header`. Throws IoError when the file cannot be opened,
     /// ArgumentError on an empty header.
+    /// @throws ArgumentError on an empty header; IoError when the file cannot be opened or written.
     CsvWriter(const std::string& path, std::vector<std::string> header) : path_(path), columns_(header.size()) {
         check<ArgumentError>(!header.empty(), "CsvWriter: '", path, "' needs at least one column");
         out_.open(path, std::ios::binary | std::ios::trunc);
@@ -62,6 +63,7 @@ public:
 
     /// Appends one row of already formatted fields (escaped here). Throws ArgumentError when the number of
     /// fields differs from the header's, IoError when the write fails.
+    /// @throws ArgumentError when the field count differs from the header's; IoError when writing fails.
     void write_fields(const std::vector<std::string>& fields) {
         check<ArgumentError>(fields.size() == columns_, "CsvWriter: row of ", fields.size(), " fields for the ",
                              columns_, " columns of '", path_, "'");
@@ -73,12 +75,14 @@ public:
 
     /// Appends one row: strings are escaped, integers written exactly, floating-point values with csv_number.
     /// Throws as write_fields does.
+    /// @throws ArgumentError when the field count differs from the header's; IoError when writing fails.
     template <class... Fields>
     void row(const Fields&... fields) {
         write_fields(std::vector<std::string>{detail::csv_field(fields)...});
     }
 
     /// Flushes to disk; throws IoError on failure.
+    /// @throws IoError when flushing fails, naming the file.
     void flush() {
         out_.flush();
         check<IoError>(out_.good(), "CsvWriter: flushing '", path_, "' failed");
@@ -101,6 +105,7 @@ struct CsvTable {
     std::vector<std::vector<std::string>> rows;
 
     /// Index of column `name`; throws ArgumentError naming the columns when there is none.
+    /// @throws ArgumentError when there is no such column, listing the columns.
     std::size_t column(const std::string& name) const {
         for (std::size_t i = 0; i < header.size(); ++i)
             if (header[i] == name) return i;
@@ -110,6 +115,7 @@ struct CsvTable {
     }
     /// The field of row `r` in column `name` parsed as a number (nan/inf accepted). Throws FormatError when
     /// it is not a number, ArgumentError on an unknown column or a row out of range.
+    /// @throws ArgumentError for a row or column out of range; FormatError when the field is not a number.
     double number(std::size_t r, const std::string& name) const {
         check<ArgumentError>(r < rows.size(), "CsvTable: row ", r, " of ", rows.size());
         const std::string& f = rows[r][column(name)];
@@ -129,6 +135,7 @@ struct CsvTable {
 /// Parses CSV text (quoted fields may hold commas, doubled quotes and newlines; a final newline is optional).
 /// Throws FormatError naming the line on an unterminated quote, a stray quote, or a row whose width differs
 /// from the header's; on empty text.
+/// @throws FormatError naming the line on a quoting error, a missing header or a row of another width.
 inline CsvTable parse_csv(const std::string& text) {
     std::vector<std::vector<std::string>> rows;
     std::vector<std::string> row;
@@ -186,6 +193,7 @@ inline CsvTable parse_csv(const std::string& text) {
 
 /// Reads and parses the CSV file at `path`. Throws IoError when it cannot be read, FormatError (prefixed with
 /// the path) as parse_csv does.
+/// @throws IoError when the file cannot be read; FormatError (prefixed with the path) as parse_csv.
 inline CsvTable read_csv(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     check<IoError>(in.is_open(), "read_csv: cannot open '", path, "'");

@@ -26,6 +26,7 @@ struct Depth {
 
 /// Parses "20" or "18i". Throws ArgumentError naming the token on anything that is not a CIFAR-style 6n+2 depth
 /// (at least 8) or an ImageNet-style 18i / 34i.
+/// @throws ArgumentError naming the token when it is not a 6n+2 depth or "18i" / "34i".
 inline Depth parse_depth(const std::string& token) {
     Depth d;
     std::string digits = token;
@@ -61,6 +62,7 @@ struct Setting {
 };
 
 /// Parses a setting name (see the file comment). Throws ArgumentError naming the text and the grammar.
+/// @throws ArgumentError naming the text and the grammar when it does not parse.
 inline Setting parse_setting(const std::string& text) {
     const std::string grammar = "' is not a setting: use (plain|resnet)<depth>[i][-aux]-(bn|none)[@steps], e.g. "
                                 "plain56-bn, resnet56-aux-none@20, resnet18i-bn";
@@ -98,6 +100,7 @@ inline Setting parse_setting(const std::string& text) {
 /// Every combination of the axes, in the order depth, norm, shortcut, heads (outermost first). `shortcuts`
 /// holds "plain" / "residual", `heads` "none" / "aux", `norms` "bn" / "none". Throws ArgumentError naming an
 /// unknown value or an empty axis.
+/// @throws ArgumentError for an empty axis or an unknown value, naming it.
 inline std::vector<Setting> setting_matrix(const std::vector<std::string>& depths, const std::vector<std::string>& shortcuts,
                                            const std::vector<std::string>& heads, const std::vector<std::string>& norms) {
     auto values = [](const std::vector<std::string>& given, const char* axis, const char* a, const char* b) {
@@ -131,6 +134,7 @@ inline std::vector<Setting> setting_matrix(const std::vector<std::string>& depth
 /// The network of a setting, built as models::make_model builds the same name: Kaiming init from `seed`;
 /// residual nets without normalisation start every residual branch at zero (zero_init_residual); heads are
 /// linear (global pool + FC). Throws ArgumentError on bad sizes.
+/// @throws ArgumentError when in_channels, num_classes or input_size is not positive (or the depth is invalid).
 template <class T = float>
 std::unique_ptr<models::ResNet<T>> build_network(const Setting& s, index_t in_channels, index_t num_classes,
                                                  index_t input_size, std::uint64_t seed) {

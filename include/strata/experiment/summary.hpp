@@ -17,11 +17,13 @@ namespace strata::experiment {
 class MarkdownTable {
 public:
     /// A table with these column headers. Throws ArgumentError on an empty header.
+    /// @throws ArgumentError on an empty header.
     explicit MarkdownTable(std::vector<std::string> header) : header_(std::move(header)), right_(header_.size(), false) {
         check<ArgumentError>(!header_.empty(), "MarkdownTable: needs at least one column");
     }
 
     /// Right-aligns column `c` (numbers). Throws ArgumentError on a column out of range.
+    /// @throws ArgumentError when column `c` does not exist.
     MarkdownTable& align_right(std::size_t c) {
         check<ArgumentError>(c < header_.size(), "MarkdownTable: column ", c, " of ", header_.size());
         right_[c] = true;
@@ -29,6 +31,7 @@ public:
     }
 
     /// Appends a row. Throws ArgumentError unless it has one cell per column.
+    /// @throws ArgumentError unless there is one cell per column.
     void add_row(std::vector<std::string> cells) {
         check<ArgumentError>(cells.size() == header_.size(), "MarkdownTable: row of ", cells.size(),
                              " cells for ", header_.size(), " columns");

@@ -73,6 +73,7 @@ inline std::vector<double> moving_average(const std::vector<double>& v, std::siz
 
 /// "Nice" ticks (1, 2 or 5 times a power of ten apart) covering [lo, hi], about `target` of them; the first
 /// and last tick enclose the range. Throws ArgumentError unless lo <= hi are finite and target >= 2.
+/// @throws ArgumentError unless lo <= hi are finite and target >= 2, naming them.
 inline std::vector<double> linear_ticks(double lo, double hi, int target = 5) {
     check<ArgumentError>(std::isfinite(lo) && std::isfinite(hi) && lo <= hi && target >= 2,
                          "linear_ticks: need finite lo <= hi and target >= 2, got ", lo, ", ", hi, ", ", target);
@@ -95,6 +96,7 @@ inline std::vector<double> linear_ticks(double lo, double hi, int target = 5) {
 
 /// Ticks of a log axis covering [lo, hi]: the enclosing powers of ten (every second or more when there are
 /// many decades); within a single decade also 2x and 5x. Throws ArgumentError unless 0 < lo <= hi are finite.
+/// @throws ArgumentError unless 0 < lo <= hi are finite, naming them.
 inline std::vector<double> log_ticks(double lo, double hi) {
     check<ArgumentError>(std::isfinite(lo) && std::isfinite(hi) && lo > 0 && lo <= hi,
                          "log_ticks: need finite 0 < lo <= hi, got ", lo, ", ", hi);
@@ -193,6 +195,7 @@ inline double text_width(const std::string& s, double font_px) { return 0.6 * fo
 }  // namespace detail
 
 /// The figure as a standalone SVG document. Throws ArgumentError when a series' x and y differ in length.
+/// @throws ArgumentError when a series' x and y differ in length, naming the series.
 inline std::string render_svg(const Figure& fig) {
     using detail::svg_num;
     const double left = 64, right = 16, top = fig.title.empty() ? 8 : 36, panel_top = 26, bottom = 48;
@@ -302,6 +305,7 @@ inline std::string render_svg(const Figure& fig) {
 
 /// Writes render_svg(fig) to `path`. Throws IoError when the file cannot be written, ArgumentError as
 /// render_svg does.
+/// @throws IoError when the file cannot be opened or written; ArgumentError as render_svg().
 inline void write_svg(const std::string& path, const Figure& fig) {
     const std::string svg = render_svg(fig);
     std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -9,6 +9,12 @@
 /// temporary file and throws IoError naming the path and strerror; the previous file at `path` stays intact.
 /// Elsewhere it falls back to write + std::filesystem::rename without the fsyncs.
 ///
+/// A process killed outright (kill -9) during a save leaves the previous file, or
+/// the complete new one, under `path` (tests/io/checkpoint_kill_test.cpp) and its temporary file
+/// `<path>.tmp.<pid>.<counter>` behind: nothing removes it, so delete stale `*.tmp.*` files next to a checkpoint
+/// when no save is running. Later saves use fresh names and ignore it, except in one case: a process that gets
+/// the dead one's pid (a restarted container's PID 1) fails its save number <counter> with "File exists".
+///
 /// Test seam: detail::ScopedWriteFault makes one step fail with a chosen errno (e.g. a write that stops after
 /// N bytes with ENOSPC), to test that a failed save leaves the old file loadable and no temporary file behind.
 
@@ -103,8 +109,10 @@ inline std::string temp_name_for(const std::string& path) {
 /// either the old file or the complete new one. Throws IoError naming `path`, the failed step and strerror on
 /// any failure, after removing the temporary file; the previous file at `path` is then unchanged. (A failure of
 /// the final directory fsync is reported too, although the new file is then already in place.)
+/// @throws IoError naming `path`, the failed step (create, write, flush, fsync, close, rename, fsync of the
+/// directory) and strerror.
 inline void atomic_write_file(const std::string& path, const void* data, std::size_t size) {
-    const std::string tmp = detail::temp_name_for(path);
+    std::string tmp = detail::temp_name_for(path);
     std::FILE* file = nullptr;
     bool created = false;
     auto fail = [&](WriteStep step, int err) {
@@ -122,7 +130,13 @@ inline void atomic_write_file(const std::string& path, const void* data, std::si
     };
     if (int e = detail::injected_error(WriteStep::open)) fail(WriteStep::open, e);
 #ifdef STRATA_IO_POSIX
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    // A leftover of a killed process that had the same pid (a restarted container) holds this name: take the
+    // next one. Bounded, so that a directory that refuses every name still ends in an error.
+    for (int attempt = 0; fd < 0 && errno == EEXIST && attempt < 1000; ++attempt) {
+        tmp = detail::temp_name_for(path);
+        fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    }
     if (fd < 0) fail(WriteStep::open, errno);
     created = true;
     file = ::fdopen(fd, "wb");
@@ -176,12 +190,15 @@ inline void atomic_write_file(const std::string& path, const void* data, std::si
 }
 
 /// atomic_write_file of a byte vector.
+/// @throws IoError as atomic_write_file(path, data, size).
 inline void atomic_write_file(const std::string& path, const std::vector<std::uint8_t>& bytes) {
     atomic_write_file(path, bytes.data(), bytes.size());
 }
 
 /// The whole content of the file at `path`. Throws IoError naming the path and strerror when it cannot be
 /// opened or read, and FormatError when it is larger than `max_bytes` (checked before allocating).
+/// @throws IoError when the file cannot be opened, sized or read, or changes size while being read.
+/// @throws FormatError when it is larger than `max_bytes`.
 inline std::vector<std::uint8_t> read_whole_file(const std::string& path,
                                                  std::uint64_t max_bytes = std::uint64_t{1} << 36) {
     struct Closer {

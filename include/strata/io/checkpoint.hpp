@@ -75,6 +75,8 @@ public:
     Checkpoint() = default;
     /// A checkpoint of prepared entries (in host byte order), read from `source` (named in errors). Throws
     /// ArgumentError on an invalid or duplicate name, a rank over 32 or data of the wrong size for the shape.
+    /// @throws ArgumentError for an invalid or duplicate name, a rank over 32 or a data size that does not fit
+    /// the shape.
     Checkpoint(std::vector<CheckpointEntry> entries, std::string source) : source_(std::move(source)) {
         for (auto& e : entries) {
             check<ArgumentError>(detail::data_size_matches(e),
@@ -87,6 +89,8 @@ public:
     // ---- adding entries (ArgumentError on an empty or duplicate name, or a name over 65535 bytes) ----------
 
     /// Adds `numel(dims)` elements at `data` (float, double, int64_t, uint64_t or uint8_t) with shape `dims`.
+    /// @throws ArgumentError for a negative dimension, more than 32 dimensions, or a name that is empty, over 65535
+    /// bytes or already taken.
     template <class U>
     void add_array(const std::string& name, const U* data, std::vector<index_t> dims) {
         const DType dtype = dtype_of<U>();
@@ -101,16 +105,19 @@ public:
         add_entry(std::move(e));
     }
     /// Adds a tensor (dtype f32 for float, f64 for double) with its shape.
+    /// @throws ArgumentError when `name` is empty, longer than 65535 bytes or already taken.
     template <class T>
     void add_tensor(const std::string& name, TensorView<const T> t) {
         add_array<T>(name, t.data(), std::vector<index_t>(t.shape().begin(), t.shape().end()));
     }
     /// Adds a tensor (dtype f32 for float, f64 for double) with its shape.
+    /// @throws ArgumentError when `name` is empty, longer than 65535 bytes or already taken.
     template <class T>
     void add_tensor(const std::string& name, const Tensor<T>& t) {
         add_tensor<T>(name, t.view());
     }
     /// Adds a rank-0 entry: f32/f64 for float/double, i64 for signed integers, u64 for unsigned ones, u8 for bool.
+    /// @throws ArgumentError when `name` is empty, longer than 65535 bytes or already taken.
     template <class S>
     void add_scalar(const std::string& name, S value) {
         static_assert(std::is_arithmetic_v<S>, "add_scalar needs an arithmetic value");
@@ -122,16 +129,19 @@ public:
         add_array<Stored>(name, &v, {});
     }
     /// Adds a string as a rank-1 u8 entry of its bytes.
+    /// @throws ArgumentError when `name` is empty, longer than 65535 bytes or already taken.
     void add_string(const std::string& name, const std::string& value) {
         add_array<std::uint8_t>(name, reinterpret_cast<const std::uint8_t*>(value.data()),
                                 {static_cast<index_t>(value.size())});
     }
     /// Adds doubles as a rank-1 f64 entry (for schedule states).
+    /// @throws ArgumentError when `name` is empty, longer than 65535 bytes or already taken.
     void add_doubles(const std::string& name, const std::vector<double>& values) {
         add_array<double>(name, values.data(), {static_cast<index_t>(values.size())});
     }
     /// Adds a generator's complete state as a u64 entry of shape [6]: the four xoshiro words, the bits of the
     /// cached normal deviate and the has-cached flag (0 or 1).
+    /// @throws ArgumentError when `name` is empty, longer than 65535 bytes or already taken.
     void add_generator(const std::string& name, const Generator& gen) {
         const Generator::State& s = gen.state();
         std::uint64_t words[6] = {s.words[0], s.words[1], s.words[2], s.words[3], 0, s.has_cached_normal ? 1u : 0u};
@@ -140,12 +150,14 @@ public:
     }
     /// Adds every parameter and buffer of `module` as `prefix` + its dotted name (dtype of T), in the module's
     /// order (parameters, then buffers).
+    /// @throws ArgumentError when a resulting name is already taken (or over 65535 bytes).
     template <class T>
     void add_module(const nn::Module<T>& module, const std::string& prefix = "model.") {
         for (auto& np : module.named_parameters()) add_tensor<T>(prefix + np.name, np.parameter->value);
         for (auto& nb : module.named_buffers()) add_tensor<T>(prefix + nb.name, *nb.buffer);
     }
     /// A checkpoint holding add_module(module, prefix).
+    /// @throws ArgumentError when a resulting name is over 65535 bytes.
     template <class T>
     static Checkpoint from_module(const nn::Module<T>& module, const std::string& prefix = "model.") {
         Checkpoint ck;
@@ -154,11 +166,13 @@ public:
     }
     /// Adds named tensors `prefix + e.first` from a range of pairs (name, Tensor<T>*), e.g. an optimizer's
     /// state_tensors().
+    /// @throws ArgumentError when a resulting name is empty, over 65535 bytes or already taken.
     template <class Range>
     void add_tensors(const std::string& prefix, const Range& named) {
         for (const auto& e : named) add_tensor(prefix + e.first, *e.second);
     }
     /// Adds an optimizer's state: any `opt` with `state_tensors()` returning (name, Tensor<T>*) pairs.
+    /// @throws ArgumentError when a resulting name is already taken (or over 65535 bytes).
     template <class Optimizer>
     void add_optimizer(Optimizer& opt, const std::string& prefix = "optim.") {
         add_tensors(prefix, opt.state_tensors());
@@ -186,12 +200,15 @@ public:
         return out;
     }
     /// The entry `name`; throws ArgumentError naming it when absent.
+    /// @throws ArgumentError when there is no entry `name`, naming it and the source.
     const CheckpointEntry& entry(const std::string& name) const {
         auto it = index_.find(name);
         check<ArgumentError>(it != index_.end(), "checkpoint ", source_, " has no entry '", name, "'");
         return entries_[it->second];
     }
     /// Entry `name` as a tensor; its dtype must be T's (f32/f64) and its rank at most Shape::max_rank.
+    /// @throws ArgumentError when there is no entry `name`.
+    /// @throws FormatError when its dtype is not T's or its rank is over Shape::max_rank, naming both.
     template <class T>
     Tensor<T> get_tensor(const std::string& name) const {
         const CheckpointEntry& e = typed(name, dtype_of<T>());
@@ -203,6 +220,9 @@ public:
     }
     /// The single value of rank-0 entry `name` as S: integral S from an i64/u64/u8 entry whose value S can hold,
     /// floating S from an f32/f64 entry.
+    /// @throws ArgumentError when there is no entry `name`.
+    /// @throws FormatError when the entry is not rank 0, is integer for a floating S (or the reverse), or its value
+    /// does not fit S, naming the value.
     template <class S>
     S get_scalar(const std::string& name) const {
         static_assert(std::is_arithmetic_v<S>, "get_scalar needs an arithmetic type");
@@ -229,11 +249,13 @@ public:
         }
     }
     /// The string of rank-1 u8 entry `name`.
+    /// @throws ArgumentError when there is no entry `name`; FormatError when it is not a rank-1 u8 entry.
     std::string get_string(const std::string& name) const {
         const CheckpointEntry& e = typed(name, DType::u8, 1);
         return std::string(e.data.begin(), e.data.end());
     }
     /// The values of rank-1 f64 entry `name`.
+    /// @throws ArgumentError when there is no entry `name`; FormatError when it is not a rank-1 f64 entry.
     std::vector<double> get_doubles(const std::string& name) const {
         const CheckpointEntry& e = typed(name, DType::f64, 1);
         std::vector<double> out(e.data.size() / sizeof(double));
@@ -241,6 +263,8 @@ public:
         return out;
     }
     /// The generator saved by add_generator(name, ...); FormatError unless the entry is u64 [6] with flag 0/1.
+    /// @throws ArgumentError when there is no entry `name`.
+    /// @throws FormatError unless the entry is u64 [6] with a 0/1 flag and a non-zero state, naming the problem.
     Generator get_generator(const std::string& name) const {
         const CheckpointEntry& e = typed(name, DType::u64, 1);
         check<FormatError>(e.dims[0] == 6, "checkpoint ", source_, ": generator entry '", name, "' has shape ",
@@ -266,6 +290,8 @@ public:
     /// the module unchanged) one error listing every problem: a missing entry or (strict) an unexpected entry
     /// under the prefix, a dtype mismatch, a shape mismatch (naming the entry and both values). The error is a
     /// ShapeError when every problem is a shape mismatch, else a FormatError.
+    /// @throws ShapeError when every problem is a shape mismatch (each entry named with both shapes).
+    /// @throws FormatError otherwise: missing or unexpected entries, dtype mismatches (all of them listed).
     template <class T>
     LoadReport load_into(nn::Module<T>& module, const LoadOptions& options = LoadOptions()) const {
         std::vector<detail::LoadTarget<T>> targets;
@@ -274,6 +300,7 @@ public:
         return load_targets(targets, options, "the model");
     }
     /// Loads named tensors (a range of (name, Tensor<T>*) pairs) from `options.prefix() + name`, like load_into.
+    /// @throws ShapeError or FormatError as load_into().
     template <class Range>
     LoadReport load_tensors(const Range& named, const LoadOptions& options) const {
         using T = typename std::remove_pointer_t<std::decay_t<decltype(std::begin(named)->second)>>::value_type;
@@ -284,6 +311,7 @@ public:
     /// Loads an optimizer's state saved by add_optimizer(opt, prefix): calls `opt.init_state()` (so that every
     /// state tensor the options need exists), then load_tensors(opt.state_tensors(), ...) with that prefix and
     /// strictness. Any `opt` with init_state() and state_tensors() (optim::Optimizer) works.
+    /// @throws ShapeError or FormatError as load_into(); what opt.init_state() throws.
     template <class Optimizer>
     LoadReport load_optimizer(Optimizer& opt, const std::string& prefix = "optim.", bool strict = true) const {
         opt.init_state();
@@ -296,6 +324,7 @@ public:
     std::vector<std::uint8_t> to_bytes() const { return detail::serialize_checkpoint(entries_, format_version); }
     /// Parses and validates a whole checkpoint (magic, version, every length against the bytes left, names,
     /// dtypes, checksum); throws FormatError naming `source`, the offset and the problem.
+    /// @throws FormatError for any malformed input (see docs/checkpoint-format.md), naming `source` and the offset.
     static Checkpoint from_bytes(const std::uint8_t* data, std::size_t size, const std::string& source = "<memory>") {
         Checkpoint ck;
         ck.source_ = source;
@@ -304,12 +333,16 @@ public:
         return ck;
     }
     /// from_bytes of a byte vector.
+    /// @throws FormatError as from_bytes(data, size, source).
     static Checkpoint from_bytes(const std::vector<std::uint8_t>& bytes, const std::string& source = "<memory>") {
         return from_bytes(bytes.data(), bytes.size(), source);
     }
     /// Saves atomically to `path` (atomic_write_file); throws IoError naming the path, the old file stays intact.
+    /// @throws IoError naming the path, the failed step and strerror; the previous file stays intact.
     void save(const std::string& path) const { atomic_write_file(path, to_bytes()); }
     /// Reads and validates the checkpoint at `path`: IoError when it cannot be read, FormatError when invalid.
+    /// @throws IoError when the file cannot be opened or read.
+    /// @throws FormatError when it is not a valid checkpoint (or over 64 GiB), naming the path and the offset.
     static Checkpoint load(const std::string& path) { return from_bytes(read_whole_file(path), path); }
     /// Where the checkpoint was read from ("<memory>" for a new one).
     const std::string& source() const { return source_; }

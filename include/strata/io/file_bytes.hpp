@@ -59,6 +59,7 @@ inline bool ends_with(const std::string& s, const std::string& suffix) {
 class ByteReader {
 public:
     /// Opens `path`. Throws IoError if it cannot be opened, or if it is gzip and strata was built without zlib.
+    /// @throws IoError when the file cannot be opened, sized or read, or is gzip and strata has no zlib.
     explicit ByteReader(std::string path) : path_(std::move(path)) {
         file_.reset(std::fopen(path_.c_str(), "rb"));
         check<IoError>(file_ != nullptr, path_, ": cannot open: ", std::strerror(errno));
@@ -111,6 +112,8 @@ public:
 
     /// Reads up to `n` bytes into `dst` and returns how many it read; fewer than `n` only at the end of the
     /// data. Throws FormatError on a truncated or corrupt gzip stream, IoError on a read error.
+    /// @throws FormatError when the gzip stream is truncated or corrupt, naming the path.
+    /// @throws IoError on a read error, naming the path and strerror.
     std::size_t read(void* dst, std::size_t n) {
         auto* out = static_cast<std::uint8_t*>(dst);
         std::size_t done = 0;
@@ -125,6 +128,7 @@ public:
 
     /// Whether the data is exhausted (reads ahead one byte; for gzip this also verifies the stream's end and
     /// checksum, throwing FormatError if the stream is cut short or corrupt).
+    /// @throws FormatError when the gzip stream is truncated or corrupt; IoError on a read error.
     bool at_end() {
         if (has_peek_) return false;
         std::uint8_t b;
@@ -136,6 +140,7 @@ public:
     }
 
     /// Reads and discards up to `cap` bytes, returning how many there were (to report trailing data).
+    /// @throws FormatError when the gzip stream is truncated or corrupt; IoError on a read error.
     std::uint64_t skip(std::uint64_t cap) {
         std::array<std::uint8_t, 1 << 14> scratch;
         std::uint64_t total = 0;
@@ -225,6 +230,8 @@ private:
 /// Reads the whole data of `path` (decompressed if gzip). Throws FormatError if it exceeds `max_bytes`
 /// (checked before allocating for a raw file, while streaming for gzip) or the gzip stream is truncated or
 /// corrupt, IoError if the file cannot be read.
+/// @throws FormatError when the data exceeds `max_bytes` or the gzip stream is truncated or corrupt.
+/// @throws IoError when the file cannot be opened or read, or is gzip and strata has no zlib.
 inline std::vector<std::uint8_t> read_file_bytes(const std::string& path,
                                                  std::uint64_t max_bytes = std::uint64_t{1} << 32) {
     ByteReader reader(path);
@@ -253,6 +260,7 @@ inline std::vector<std::uint8_t> read_file_bytes(const std::string& path,
 }
 
 /// The path of `name` in `dir`, or else of `name`.gz. Throws IoError naming both candidates if neither exists.
+/// @throws IoError when neither file exists, naming both candidates.
 inline std::string find_file_or_gz(const std::string& dir, const std::string& name) {
     namespace fs = std::filesystem;
     const fs::path raw = fs::path(dir) / name;

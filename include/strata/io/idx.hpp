@@ -77,6 +77,8 @@ inline std::uint32_t big_endian32(const std::uint8_t* p) {
 /// header cut short; a data size (product of the dimensions) that differs from what the file holds — truncated
 /// or with trailing bytes; a truncated or corrupt gzip stream. Throws IoError if the file cannot be read, or is
 /// gzip and strata was built without zlib.
+/// @throws FormatError for every malformed input above, naming the file and the values.
+/// @throws IoError when the file cannot be opened or read, or is gzip and strata has no zlib.
 inline IdxArray read_idx(const std::string& path, int expected_rank = 0) {
     using strata::detail::concat;
     ByteReader reader(path);

@@ -215,6 +215,9 @@ inline bool is_counter_buffer(const std::string& name) {
 /// Parses npz bytes into a Checkpoint whose entries are the arrays, named without ".npy" (f32, f64 or i64).
 /// Throws FormatError naming `source` and the member for a malformed zip (see zip.hpp) or .npy member, an
 /// unsupported descr ('>f4', '<f2', '|O', ...) or Fortran order; IoError for a deflated member without zlib.
+/// @throws FormatError for a malformed zip or .npy member, an unsupported descr, Fortran order or two members
+/// holding one array, naming `source` and the member.
+/// @throws IoError for a deflated member when strata has no zlib.
 inline Checkpoint read_npz(const std::uint8_t* data, std::size_t size, const std::string& source) {
     std::vector<CheckpointEntry> entries;
     std::unordered_set<std::string> names;
@@ -227,6 +230,7 @@ inline Checkpoint read_npz(const std::uint8_t* data, std::size_t size, const std
 }
 
 /// read_npz of the file at `path` (IoError when it cannot be read).
+/// @throws IoError when the file cannot be opened or read; FormatError as read_npz(data, size, source).
 inline Checkpoint read_npz(const std::string& path) {
     const std::vector<std::uint8_t> bytes = read_whole_file(path);
     return read_npz(bytes.data(), bytes.size(), path);
@@ -234,6 +238,8 @@ inline Checkpoint read_npz(const std::string& path) {
 
 /// The npz bytes of the entries of `ck` (each "<name>.npy"; f32, f64 and i64 only, else ArgumentError), stored
 /// or deflated (`compress`, IoError without zlib).
+/// @throws ArgumentError for an entry that is not f32, f64 or i64, naming it.
+/// @throws IoError when `compress` and strata has no zlib.
 inline std::vector<std::uint8_t> npz_bytes(const Checkpoint& ck, bool compress = false) {
     std::vector<ZipEntry> members;
     for (const CheckpointEntry& e : ck.entries()) members.push_back({e.name + ".npy", detail::npy_bytes(e)});
@@ -241,6 +247,8 @@ inline std::vector<std::uint8_t> npz_bytes(const Checkpoint& ck, bool compress =
 }
 
 /// Writes npz_bytes(ck, compress) to `path` atomically (IoError naming the path on failure).
+/// @throws IoError when the file cannot be written (naming the path and the failed step; the old file stays).
+/// @throws ArgumentError for an entry that is not f32, f64 or i64.
 inline void write_npz(const std::string& path, const Checkpoint& ck, bool compress = false) {
     atomic_write_file(path, npz_bytes(ck, compress));
 }
@@ -262,6 +270,7 @@ Checkpoint npz_state(const nn::Module<T>& module) {
 
 /// Saves `module`'s state to `path` as an npz file PyTorch's load_state_dict accepts (see the file comment):
 /// stored, or deflated when `compress` (IoError without zlib). Atomic; throws IoError naming the path.
+/// @throws IoError when the file cannot be written, naming the path (the old file stays intact).
 template <class T>
 void save_npz(const std::string& path, const nn::Module<T>& module, bool compress = false) {
     write_npz(path, npz_state(module), compress);
@@ -272,6 +281,9 @@ void save_npz(const std::string& path, const nn::Module<T>& module, bool compres
 /// read_npz), then every name, dtype and shape (Checkpoint::load_into with prefix ""), and leaves the module
 /// unchanged when anything fails. Strict: every name must match both ways; non-strict loads the matching names
 /// and reports the missing and unexpected ones.
+/// @throws IoError when the file cannot be opened or read.
+/// @throws FormatError for a malformed file, or a missing, unexpected or mistyped array (naming them all).
+/// @throws ShapeError when every mismatch is a shape mismatch (naming each array and both shapes).
 template <class T>
 LoadReport load_npz(const std::string& path, nn::Module<T>& module, bool strict = true) {
     return read_npz(path).load_into(module, LoadOptions().prefix("").strict(strict).convert_dtype(true));

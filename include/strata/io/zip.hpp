@@ -100,6 +100,8 @@ inline std::vector<std::uint8_t> zip_deflate(const std::vector<std::uint8_t>& da
 /// The members of the zip archive in `data` (`size` bytes), in central-directory order, decompressed and
 /// CRC-checked. Throws FormatError naming `source` and the member for anything malformed or unsupported (see
 /// the file comment), IoError for a deflated member without zlib.
+/// @throws FormatError for a malformed or unsupported archive or member, or a CRC mismatch, naming `source`.
+/// @throws IoError for a deflated member when strata has no zlib.
 inline std::vector<ZipEntry> read_zip(const std::uint8_t* data, std::size_t size, const std::string& source) {
     using detail::get_le;
     auto fail = [&](auto&&... args) { throw FormatError(strata::detail::concat(source, ": ", args...)); };
@@ -184,6 +186,8 @@ inline std::vector<ZipEntry> read_zip(const std::uint8_t* data, std::size_t size
 }
 
 /// read_zip of the file at `path` (IoError when it cannot be read).
+/// @throws IoError when the file cannot be opened or read (or has a deflated member and strata has no zlib).
+/// @throws FormatError as read_zip(data, size, source), or for a file over 64 GiB.
 inline std::vector<ZipEntry> read_zip(const std::string& path) {
     const std::vector<std::uint8_t> bytes = read_whole_file(path);
     return read_zip(bytes.data(), bytes.size(), path);
@@ -192,6 +196,8 @@ inline std::vector<ZipEntry> read_zip(const std::string& path) {
 /// The bytes of a zip archive of `entries` in order: stored, or deflated when `compress` (IoError without zlib).
 /// Timestamps are fixed (1980-01-01) so equal contents give equal bytes. Throws ArgumentError when the archive
 /// would need zip64 (65535+ members, 4 GiB) or a name is empty, duplicated or longer than 65535 bytes.
+/// @throws ArgumentError when the archive would need zip64 or a name is empty, duplicated or too long.
+/// @throws IoError when `compress` and strata has no zlib, or zlib's deflate fails.
 inline std::vector<std::uint8_t> write_zip(const std::vector<ZipEntry>& entries, bool compress = false) {
     using detail::put_le;
 #ifndef STRATA_HAS_ZLIB

@@ -30,6 +30,7 @@ struct DsnOptions {
 template <class T>
 class Dsn : public nn::Module<T> {
 public:
+    /// @throws ArgumentError when widths is empty, or a width, in_channels or num_classes is not positive.
     explicit Dsn(const DsnOptions& o) {
         check<ArgumentError>(!o.widths().empty(), "dsn: needs at least one stage");
         const bool bn = o.norm() == nn::Norm::batch;
@@ -55,6 +56,7 @@ public:
         kaiming_initialise<T>(*this, gen);
     }
 
+    /// @throws ShapeError for an input of the wrong shape, naming the module path; what the ops throw otherwise.
     Var<T> forward(const Var<T>& x) override {
         Var<T> y = x;
         for (std::size_t s = 0; s < stages_.size(); ++s) {
@@ -73,6 +75,7 @@ private:
 };
 
 /// A deeply-supervised net for 1x28x28 inputs (three stages 32/64/128 with companion heads after the first two).
+/// @throws ArgumentError when widths is empty, or a width, in_channels or num_classes is not positive.
 template <class T = float>
 std::unique_ptr<Dsn<T>> dsn(const DsnOptions& o = {}) {
     return std::make_unique<Dsn<T>>(o);
@@ -80,6 +83,7 @@ std::unique_ptr<Dsn<T>> dsn(const DsnOptions& o = {}) {
 
 /// DSN's loss: squared hinge (L2-SVM) for the output and the companions, companion weights `alpha` fading
 /// linearly to zero at t = `fade_until` (in the caller's unit of progress), and companion threshold `gamma`.
+/// @throws ArgumentError when fade_until <= 0.
 inline nn::DeepSupervisionOptions dsn_loss_options(double fade_until, double alpha = 0.3, double gamma = 0.0) {
     return nn::DeepSupervisionOptions()
         .main_loss(nn::LossKind::squared_hinge)

@@ -29,6 +29,7 @@ inline std::vector<std::string> model_names() {
 /// Builds the model called `name`; a "-aux" suffix attaches auxiliary heads (after stages 1-3 of an
 /// ImageNet-style net, 1-2 of a CIFAR-style one). ImageNet-style nets use projection shortcuts, CIFAR-style ones
 /// option A; plain nets have none. Throws ArgumentError naming the model and the valid names otherwise.
+/// @throws ArgumentError for an unknown name (listing the valid ones) or invalid spec values.
 template <class T>
 std::unique_ptr<nn::Module<T>> make_model(const std::string& name, const ModelSpec& spec = {}) {
     std::string base = name;

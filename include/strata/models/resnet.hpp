@@ -53,6 +53,8 @@ class ResNet : public nn::Module<T> {
 public:
     /// Builds a net of `blocks_per_stage[i]` blocks in stage i. Throws ArgumentError on empty or mismatched
     /// stages/widths.
+    /// @throws ArgumentError for no stages, a stage of no blocks, or invalid options (non-positive in_channels,
+    /// num_classes or widths; aux_after naming a stage outside the net or twice), naming the value.
     ResNet(BlockType block, const std::vector<index_t>& blocks_per_stage, const ResNetOptions& options)
         : options_(options) {
         std::vector<index_t> widths = options.widths();
@@ -102,6 +104,8 @@ public:
         initialise();
     }
 
+    /// @throws ShapeError "in module '<path>' ..." for an input of the wrong shape (e.g. other channels than
+    /// in_channels, or too small for the stem); what the ops throw otherwise.
     Var<T> forward(const Var<T>& x) override {
         Var<T> y = features(x);
         return (*fc_)(flatten((*avgpool_)(y)));
@@ -109,6 +113,7 @@ public:
     std::string type_name() const override { return "ResNet"; }
 
     /// The feature map after the last stage (before pooling).
+    /// @throws ShapeError for an input of the wrong shape, naming the module path; what the ops throw otherwise.
     Var<T> features(const Var<T>& x) {
         Var<T> y = (*conv1_)(x);
         if (bn1_) y = (*bn1_)(y);
@@ -176,26 +181,36 @@ private:
 };
 
 /// ResNet-18 (BasicBlock, [2, 2, 2, 2]); 11,689,512 parameters with the defaults, as torchvision's.
+/// @throws ArgumentError for invalid options (non-positive in_channels, num_classes or widths; aux_after
+/// naming a stage outside the net or twice), naming the value.
 template <class T = float>
 std::unique_ptr<ResNet<T>> resnet18(ResNetOptions o = {}) {
     return std::make_unique<ResNet<T>>(BlockType::basic, std::vector<index_t>{2, 2, 2, 2}, o);
 }
 /// ResNet-34 (BasicBlock, [3, 4, 6, 3]).
+/// @throws ArgumentError for invalid options (non-positive in_channels, num_classes or widths; aux_after
+/// naming a stage outside the net or twice), naming the value.
 template <class T = float>
 std::unique_ptr<ResNet<T>> resnet34(ResNetOptions o = {}) {
     return std::make_unique<ResNet<T>>(BlockType::basic, std::vector<index_t>{3, 4, 6, 3}, o);
 }
 /// ResNet-50 (Bottleneck, [3, 4, 6, 3]).
+/// @throws ArgumentError for invalid options (non-positive in_channels, num_classes or widths; aux_after
+/// naming a stage outside the net or twice), naming the value.
 template <class T = float>
 std::unique_ptr<ResNet<T>> resnet50(ResNetOptions o = {}) {
     return std::make_unique<ResNet<T>>(BlockType::bottleneck, std::vector<index_t>{3, 4, 6, 3}, o);
 }
 /// Plain-18: ResNet-18 without shortcuts.
+/// @throws ArgumentError for invalid options (non-positive in_channels, num_classes or widths; aux_after
+/// naming a stage outside the net or twice), naming the value.
 template <class T = float>
 std::unique_ptr<ResNet<T>> plain18(ResNetOptions o = {}) {
     return resnet18<T>(o.shortcut(Shortcut::none));
 }
 /// Plain-34: ResNet-34 without shortcuts.
+/// @throws ArgumentError for invalid options (non-positive in_channels, num_classes or widths; aux_after
+/// naming a stage outside the net or twice), naming the value.
 template <class T = float>
 std::unique_ptr<ResNet<T>> plain34(ResNetOptions o = {}) {
     return resnet34<T>(o.shortcut(Shortcut::none));
@@ -205,6 +220,7 @@ std::unique_ptr<ResNet<T>> plain34(ResNetOptions o = {}) {
 /// 16/32/64, option-A shortcuts (unless the options say otherwise), global average pool, FC. `depth` must be
 /// 6n+2 (20, 32, 44, 56, 110, ...); throws ArgumentError naming the depth otherwise. Defaults: 3 input channels,
 /// 10 classes.
+/// @throws ArgumentError when depth is not 6n+2 (n >= 1) or the options are invalid, naming the value.
 template <class T = float>
 std::unique_ptr<ResNet<T>> cifar_resnet(int depth, ResNetOptions o = ResNetOptions().num_classes(10).shortcut(Shortcut::zero_pad)) {
     check<ArgumentError>(depth >= 8 && (depth - 2) % 6 == 0, "cifar_resnet: depth must be 6n+2 (20, 32, 44, 56, 110), got ",
@@ -213,6 +229,7 @@ std::unique_ptr<ResNet<T>> cifar_resnet(int depth, ResNetOptions o = ResNetOptio
     return std::make_unique<ResNet<T>>(BlockType::basic, std::vector<index_t>{n, n, n}, o.stem(Stem::cifar));
 }
 /// The plain twin of cifar_resnet(depth).
+/// @throws ArgumentError when depth is not 6n+2 (n >= 1) or the options are invalid, naming the value.
 template <class T = float>
 std::unique_ptr<ResNet<T>> cifar_plain(int depth, ResNetOptions o = ResNetOptions().num_classes(10)) {
     return cifar_resnet<T>(depth, o.shortcut(Shortcut::none));

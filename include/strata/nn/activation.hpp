@@ -16,6 +16,7 @@ namespace strata::nn {
 template <class T>
 class ReLU : public Module<T> {
 public:
+    /// @throws what relu() throws (LifetimeError, NumericError in anomaly mode).
     Var<T> forward(const Var<T>& x) override { return relu(x); }
     std::string type_name() const override { return "ReLU"; }
 };
@@ -24,6 +25,7 @@ public:
 template <class T>
 class Flatten : public Module<T> {
 public:
+    /// @throws what flatten() throws (ShapeError for a rank-0 input).
     Var<T> forward(const Var<T>& x) override { return flatten(x); }
     std::string type_name() const override { return "Flatten"; }
 };
@@ -43,6 +45,8 @@ template <class T>
 class MaxPool2d : public Module<T> {
 public:
     explicit MaxPool2d(const Pool2dOptions& options) : options_(options) {}
+    /// @throws what max_pool2d() throws (ShapeError for an input that is not [N, C, H, W] or smaller than the
+    /// kernel, ArgumentError for a bad kernel, stride or padding).
     Var<T> forward(const Var<T>& x) override {
         return max_pool2d(x, options_.kernel_size(), options_.stride(), options_.padding());
     }
@@ -57,6 +61,8 @@ template <class T>
 class AvgPool2d : public Module<T> {
 public:
     explicit AvgPool2d(const Pool2dOptions& options) : options_(options) {}
+    /// @throws what avg_pool2d() throws (ShapeError for an input that is not [N, C, H, W] or smaller than the
+    /// kernel, ArgumentError for a bad kernel, stride or padding).
     Var<T> forward(const Var<T>& x) override {
         return avg_pool2d(x, options_.kernel_size(), options_.stride(), options_.padding(),
                           options_.count_include_pad());
@@ -71,6 +77,7 @@ private:
 template <class T>
 class GlobalAvgPool2d : public Module<T> {
 public:
+    /// @throws what global_avg_pool2d() throws (ShapeError for an input that is not [N, C, H, W] or has H * W == 0).
     Var<T> forward(const Var<T>& x) override { return global_avg_pool2d(x); }
     std::string type_name() const override { return "AdaptiveAvgPool2d"; }
 };

@@ -24,9 +24,11 @@ template <class T>
 class AuxHead : public Module<T> {
 public:
     /// Taps with `head` (any module mapping the features to [N, classes] logits).
+    /// @throws ArgumentError when `head` is null.
     explicit AuxHead(std::unique_ptr<Module<T>> head) { head_ = &this->register_module("head", std::move(head)); }
 
     /// Returns `x`; in training mode also computes and keeps head(x).
+    /// @throws what the head throws on `x` in training mode (a ShapeError names the head's module path).
     Var<T> forward(const Var<T>& x) override {
         if (this->is_training() && head_ != nullptr) logits_ = (*head_)(x);
         return x;
@@ -59,6 +61,7 @@ enum class AuxHeadKind {
 ///
 /// GoogLeNet's head pools 5x5 with stride 3 when the map is at least 5 wide, and globally otherwise (adaptive
 /// pooling where the feature map is too small). Throws ArgumentError on non-positive sizes.
+/// @throws ArgumentError when in_channels, in_size or num_classes is not positive, naming them.
 template <class T>
 std::unique_ptr<Sequential<T>> make_aux_classifier(AuxHeadKind kind, index_t in_channels, index_t in_size,
                                                    index_t num_classes) {
@@ -90,6 +93,7 @@ std::unique_ptr<Sequential<T>> make_aux_classifier(AuxHeadKind kind, index_t in_
 }
 
 /// An AuxHead with a classifier of the given kind.
+/// @throws ArgumentError when in_channels, in_size or num_classes is not positive, naming them.
 template <class T>
 std::unique_ptr<AuxHead<T>> make_aux_head(AuxHeadKind kind, index_t in_channels, index_t in_size, index_t num_classes) {
     return make<AuxHead<T>>(make_aux_classifier<T>(kind, in_channels, in_size, num_classes));
@@ -119,6 +123,7 @@ Outputs<T> collect_aux_outputs(Module<T>& model, const Var<T>& main) {
 }
 
 /// Runs `model(x)` and collects its auxiliary outputs (none in eval mode or for a model without heads).
+/// @throws what model(x) throws (see Module::operator()).
 template <class T>
 Outputs<T> forward_with_aux(Module<T>& model, const Var<T>& x) {
     Var<T> y = model(x);

@@ -24,6 +24,7 @@ struct BatchNormOptions {
 template <class T>
 class BatchNorm2d : public Module<T> {
 public:
+    /// @throws ArgumentError when num_features <= 0, momentum is outside [0, 1] or eps <= 0, naming the values.
     explicit BatchNorm2d(const BatchNormOptions& options) : options_(options) {
         const index_t c = options.num_features();
         check<ArgumentError>(c > 0, "BatchNorm2d: num_features must be positive, got ", c);
@@ -41,6 +42,8 @@ public:
         }
     }
 
+    /// @throws what batch_norm() throws: ShapeError for an input that is not [N, C] or [N, C, H, W] with
+    /// C == num_features, or a training batch with a single value per channel.
     Var<T> forward(const Var<T>& x) override {
         Tape& tape = x.tape();
         // Batch statistics in training, and in eval when no running statistics are tracked (as PyTorch).

@@ -26,6 +26,8 @@ struct Conv2dOptions {
 template <class T>
 class Conv2d : public Module<T> {
 public:
+    /// @throws ArgumentError when a channel count or the kernel size is not positive, the stride is not positive or
+    /// the padding is negative, naming the values.
     explicit Conv2d(const Conv2dOptions& options) : options_(options) {
         check<ArgumentError>(options.in_channels() > 0 && options.out_channels() > 0 && options.kernel_size() > 0,
                              "Conv2d: channels and kernel size must be positive, got in ", options.in_channels(),
@@ -45,6 +47,8 @@ public:
         if (bias_) init::torch_default_bias(bias_->value, init::fans(weight_->value).in, gen);
     }
 
+    /// @throws what conv2d() throws (ShapeError for an input that is not [N, in_channels, H, W] or smaller than
+    /// the kernel).
     Var<T> forward(const Var<T>& x) override {
         Tape& tape = x.tape();
         return conv2d(x, tape.parameter(*weight_), bias_ ? tape.parameter(*bias_) : Var<T>(),

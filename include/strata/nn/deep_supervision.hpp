@@ -21,6 +21,8 @@ enum class LossKind {
 };
 
 /// The loss of `kind` on logits and labels.
+/// @throws what cross_entropy() / squared_hinge_loss() throw: ShapeError unless logits is [N, C] with
+/// N == labels.size(), ArgumentError for a label outside [0, C).
 template <class T>
 Var<T> classification_loss(LossKind kind, const Var<T>& logits, const std::vector<index_t>& labels) {
     return kind == LossKind::cross_entropy ? cross_entropy(logits, labels) : squared_hinge_loss(logits, labels);
@@ -37,11 +39,13 @@ struct AuxWeight {
     /// A constant weight (GoogLeNet: 0.3).
     static AuxWeight constant(double w) { return {Kind::constant, w, 0.0}; }
     /// w0 * max(0, 1 - t / until): fades out linearly and reaches zero at t = until (DSN's companion weights).
+    /// @throws ArgumentError when until <= 0, naming it.
     static AuxWeight linear_decay(double w0, double until) {
         check<ArgumentError>(until > 0, "AuxWeight::linear_decay: 'until' must be positive, got ", until);
         return {Kind::linear_decay, w0, until};
     }
     /// w0 * factor^t.
+    /// @throws ArgumentError when factor is outside (0, 1], naming it.
     static AuxWeight exponential_decay(double w0, double factor) {
         check<ArgumentError>(factor > 0 && factor <= 1, "AuxWeight::exponential_decay: factor must be in (0, 1], got ",
                              factor);
@@ -83,12 +87,15 @@ struct DeepSupervisionParts {
 template <class T>
 class DeepSupervisionLoss {
 public:
+    /// @throws ArgumentError when options.weights() is empty.
     explicit DeepSupervisionLoss(DeepSupervisionOptions options = {}) : options_(std::move(options)) {
         check<ArgumentError>(!options_.weights().empty(), "DeepSupervisionLoss: needs at least one weight");
     }
 
     /// The total loss of one forward's outputs at training progress t. Throws ArgumentError when the number of
     /// weights is neither 1 nor the number of heads.
+    /// @throws ArgumentError when the number of weights is neither 1 nor the number of heads, or a label is outside
+    /// [0, C); ShapeError when the logits are not [N, C] with N == labels.size() (from the losses).
     Var<T> operator()(const Outputs<T>& out, const std::vector<index_t>& labels, double t = 0.0) {
         const auto& w = options_.weights();
         check<ArgumentError>(w.size() == 1 || out.aux.empty() || w.size() == out.aux.size(),

@@ -13,9 +13,11 @@ namespace strata::nn {
 template <class T>
 class Dropout : public Module<T> {
 public:
+    /// @throws ArgumentError when p is outside [0, 1], naming it.
     explicit Dropout(double p = 0.5) : p_(p), gen_(default_generator().next_u64()) {
         check<ArgumentError>(p >= 0.0 && p <= 1.0, "Dropout: probability must be in [0, 1], got ", p);
     }
+    /// @throws what dropout() throws (LifetimeError, NumericError in anomaly mode).
     Var<T> forward(const Var<T>& x) override { return dropout(x, p_, this->is_training(), gen_); }
     std::string type_name() const override { return "Dropout"; }
     double p() const { return p_; }

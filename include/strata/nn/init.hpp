@@ -26,6 +26,7 @@ struct Fans {
 };
 
 /// Fans as PyTorch computes them (_calculate_fan_in_and_fan_out); throws ArgumentError below rank 2.
+/// @throws ArgumentError when w has rank below 2, naming its shape.
 template <class T>
 Fans fans(const Tensor<T>& w) {
     check<ArgumentError>(w.rank() >= 2, "init: fan in/out needs a weight of rank >= 2, got shape ", w.shape());
@@ -37,6 +38,7 @@ Fans fans(const Tensor<T>& w) {
 enum class FanMode { fan_in, fan_out };
 
 /// Kaiming (He) normal with ReLU gain: N(0, 2 / fan), as torchvision's ResNet and He et al. 2015.
+/// @throws ArgumentError when w has rank below 2 (see fans()).
 template <class T>
 void kaiming_normal(Tensor<T>& w, FanMode mode, Generator& gen) {
     const Fans f = fans(w);
@@ -45,6 +47,7 @@ void kaiming_normal(Tensor<T>& w, FanMode mode, Generator& gen) {
 }
 
 /// PyTorch's default for Linear and Conv2d weights: kaiming_uniform(a=sqrt(5)), i.e. U(-1/sqrt(fan_in), +).
+/// @throws ArgumentError when w has rank below 2 (see fans()).
 template <class T>
 void torch_default_weight(Tensor<T>& w, Generator& gen) {
     const double bound = 1.0 / std::sqrt(fans(w).in);

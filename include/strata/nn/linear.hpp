@@ -22,6 +22,7 @@ struct LinearOptions {
 template <class T>
 class Linear : public Module<T> {
 public:
+    /// @throws ArgumentError when in_features or out_features is not positive, naming them.
     explicit Linear(const LinearOptions& options) : options_(options) {
         check<ArgumentError>(options.in_features() > 0 && options.out_features() > 0,
                              "Linear: in_features and out_features must be positive, got ", options.in_features(),
@@ -37,6 +38,7 @@ public:
         if (bias_) init::torch_default_bias(bias_->value, static_cast<double>(options_.in_features()), gen);
     }
 
+    /// @throws what linear() throws (ShapeError for an input that is not [N, in_features]).
     Var<T> forward(const Var<T>& x) override {
         Tape& tape = x.tape();
         return linear(x, tape.parameter(*weight_), bias_ ? tape.parameter(*bias_) : Var<T>());

@@ -57,9 +57,13 @@ public:
     virtual ~Module() = default;
 
     /// Computes the module's output. Call through operator(), which adds the module path to shape errors.
+    /// @throws what the module's ops throw: ShapeError for an input of the wrong shape, LifetimeError for a dead
+    /// input Var, NumericError in anomaly mode (see each layer).
     virtual Var<T> forward(const Var<T>& x) = 0;
 
     /// Runs forward; a ShapeError from inside is rethrown with this module's path and type prepended.
+    /// @throws ShapeError "in module '<path>' (<type>): <the op's message>" for a shape error anywhere inside;
+    /// whatever else forward() throws, unchanged.
     Var<T> operator()(const Var<T>& x) {
         Var<T> y;
         try {
@@ -148,18 +152,21 @@ public:
 
 protected:
     /// Registers a parameter; the returned reference stays valid for the module's lifetime.
+    /// @throws ArgumentError when `name` is empty, contains '.' or is already registered in this module.
     Parameter<T>& register_parameter(const std::string& name, Tensor<T> initial) {
         check_new_name(name);
         parameters_.emplace_back(name, std::make_unique<Parameter<T>>(std::move(initial)));
         return *parameters_.back().second;
     }
     /// Registers a buffer (state saved in checkpoints but not trained).
+    /// @throws ArgumentError when `name` is empty, contains '.' or is already registered in this module.
     Tensor<T>& register_buffer(const std::string& name, Tensor<T> initial) {
         check_new_name(name);
         buffers_.emplace_back(name, std::make_unique<Tensor<T>>(std::move(initial)));
         return *buffers_.back().second;
     }
     /// Registers a child module and returns it (owned by this module).
+    /// @throws ArgumentError when `name` is empty, contains '.' or is already registered, or `module` is null.
     template <class M>
     M& register_module(const std::string& name, std::unique_ptr<M> module) {
         check_new_name(name);

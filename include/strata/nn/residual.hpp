@@ -41,6 +41,8 @@ struct BlockOptions {
 template <class T>
 class ResidualBlock : public Module<T> {
 public:
+    /// @throws ShapeError (through its convs, naming the module path) for an input whose channels differ from
+    /// in_channels; what the ops throw otherwise.
     Var<T> forward(const Var<T>& x) override {
         Var<T> y = residual(x);
         switch (options_.shortcut()) {
@@ -126,6 +128,7 @@ class BasicBlock : public ResidualBlock<T> {
 public:
     static constexpr index_t expansion = 1;
 
+    /// @throws ArgumentError when in_channels, channels or stride is not positive, naming them.
     explicit BasicBlock(const BlockOptions& o) : ResidualBlock<T>(o, o.channels()) {
         conv1_ = &this->register_module("conv1", this->conv(o.in_channels(), o.channels(), 3, o.stride()));
         bn1_ = this->norm_layer("bn1", o.channels());
@@ -155,6 +158,7 @@ class Bottleneck : public ResidualBlock<T> {
 public:
     static constexpr index_t expansion = 4;
 
+    /// @throws ArgumentError when in_channels, channels or stride is not positive, naming them.
     explicit Bottleneck(const BlockOptions& o) : ResidualBlock<T>(o, o.channels() * expansion) {
         conv1_ = &this->register_module("conv1", this->conv(o.in_channels(), o.channels(), 1, 1));
         bn1_ = this->norm_layer("bn1", o.channels());

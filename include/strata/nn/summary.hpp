@@ -22,6 +22,7 @@ inline std::string with_commas(index_t n) {
 /// Runs one forward pass of a zero input of `input_shape` (evaluation mode, nothing recorded; the model's mode
 /// is restored) and returns a table with one row per leaf module (path, type, output shape, parameters), then
 /// the totals. Throws what the forward throws (a ShapeError names the module path) for a wrong input shape.
+/// @throws what model's forward throws on a zero input of `input_shape` (ShapeError naming the module path).
 template <class T>
 std::string summary(Module<T>& model, const Shape& input_shape) {
     struct Row {

@@ -9,6 +9,10 @@ namespace strata {
 
 /// Elementwise a + b with broadcasting; the gradient of a broadcast operand is summed over its repeats.
 /// Throws ShapeError when the shapes cannot be broadcast together.
+/// @throws ShapeError when the shapes cannot be broadcast together, naming both.
+/// @throws ArgumentError when the operands live on different tapes.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> add(const Var<T>& a, const Var<T>& b) {
     check_same_tape(a, b, "add");
@@ -45,6 +49,7 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
 }
 
 /// a + b.
+/// @throws what add() throws.
 template <class T>
 Var<T> operator+(const Var<T>& a, const Var<T>& b) {
     return add(a, b);

@@ -38,6 +38,10 @@ void for_each_avg_window(const Window2d& g, bool count_include_pad, F&& f) {
 /// cells in the window. The backward spreads each output gradient evenly over the same cells.
 /// Throws ShapeError on a rank other than 4 or a kernel larger than the padded input; ArgumentError on
 /// kernel < 1, stride < 1, padding < 0 or padding > kernel / 2.
+/// @throws ShapeError when x is not rank 4 or the kernel is larger than the padded input, naming the shape.
+/// @throws ArgumentError when kernel < 1, stride < 1, padding < 0 or padding > kernel / 2, naming the value.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> avg_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t padding = 0,
                   bool count_include_pad = true) {

@@ -19,6 +19,8 @@ namespace strata {
 /// @return a rank-0 scalar; records one node "cross_entropy" when logits needs a gradient.
 /// @throws ShapeError unless logits has rank 2, N > 0 and labels.size() == N.
 /// @throws ArgumentError for a label outside [0, C) (naming the label, its position and C).
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> cross_entropy(const Var<T>& logits, const std::vector<index_t>& labels) {
     const index_t* y = detail::copy_labels(logits, labels, "cross_entropy");

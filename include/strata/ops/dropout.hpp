@@ -12,6 +12,9 @@ namespace strata {
 /// element, so the same generator state gives the same mask) and kept in the tape's arena for backward, which
 /// multiplies dout by the same mask. When `training` is false or p == 0 it returns x itself (no node, no
 /// draws); p == 1 gives zeros (no draws). Throws ArgumentError naming p unless 0 <= p <= 1.
+/// @throws ArgumentError when p is outside [0, 1], naming it.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> dropout(const Var<T>& x, double p, bool training, Generator& gen) {
     check<ArgumentError>(p >= 0.0 && p <= 1.0, "dropout: probability p must be in [0, 1], got p = ", p);

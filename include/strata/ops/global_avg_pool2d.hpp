@@ -10,6 +10,9 @@ namespace strata {
 /// The mean over the spatial dimensions of `x` [N, C, H, W], as [N, C, 1, 1]. The backward adds
 /// grad / (H*W) to every element of each plane.
 /// Throws ShapeError on a rank other than 4 or an empty plane (H*W == 0).
+/// @throws ShapeError when x is not rank 4 or H * W == 0, naming the shape.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> global_avg_pool2d(const Var<T>& x) {
     const Shape& s = x.shape();

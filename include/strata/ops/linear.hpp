@@ -12,6 +12,11 @@ namespace strata {
 /// dx += dout weight, dweight += dout^T x, dbias += the column sums of dout. Throws ShapeError naming the
 /// shapes when x or weight is not rank 2, their `in` dimensions differ, or bias is not [out]; ArgumentError
 /// when the operands live on different tapes.
+/// @throws ShapeError when x or weight is not rank 2, their `in` dimensions differ or bias is not [out], naming
+/// the shapes.
+/// @throws ArgumentError when the operands live on different tapes.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>()) {
     check_same_tape(x, weight, "linear");

@@ -32,6 +32,8 @@ double log_sum_exp(const T* row, index_t n) {
 /// @param x value of shape [N, C]
 /// @return a value of shape [N, C]; records one node "log_softmax" when x needs a gradient.
 /// @throws ShapeError unless x has rank 2.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> log_softmax(const Var<T>& x) {
     check<ShapeError>(x.shape().rank() == 2, "log_softmax: input must have shape [N, C], got ", x.shape());

@@ -10,6 +10,10 @@ namespace strata {
 /// The matrix product a b of a [m, k] and b [k, n], shape [m, n]. Backward: da += dout b^T and
 /// db += a^T dout. Throws ShapeError naming both shapes when either operand is not rank 2 or the inner
 /// dimensions differ, ArgumentError when a and b live on different tapes.
+/// @throws ShapeError when an operand is not rank 2 or the inner dimensions differ, naming both shapes.
+/// @throws ArgumentError when the operands live on different tapes.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b) {
     check_same_tape(a, b, "matmul");

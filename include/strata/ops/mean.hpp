@@ -8,6 +8,9 @@ namespace strata {
 
 /// The mean of all elements of x as a rank-0 value (Shape{}, one element). Backward: every element of x
 /// receives dout / numel. Throws ShapeError naming the shape when x has no elements.
+/// @throws ShapeError when x has no elements, naming its shape.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> mean(const Var<T>& x) {
     const index_t n = x.numel();

@@ -11,6 +11,10 @@ namespace strata {
 /// must be equal or one of them 1; the output has the broadcast shape. Backward: da += dout * b and
 /// db += dout * a, the gradient of a broadcast operand summed over its repeats. Throws ShapeError naming both
 /// shapes when they cannot be broadcast together, ArgumentError when a and b live on different tapes.
+/// @throws ShapeError when the shapes cannot be broadcast together, naming both.
+/// @throws ArgumentError when the operands live on different tapes.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> mul(const Var<T>& a, const Var<T>& b) {
     check_same_tape(a, b, "mul");
@@ -48,6 +52,7 @@ Var<T> mul(const Var<T>& a, const Var<T>& b) {
 }
 
 /// a * b elementwise (see mul()); for a matrix product use matmul().
+/// @throws what mul() throws.
 template <class T>
 Var<T> operator*(const Var<T>& a, const Var<T>& b) {
     return mul(a, b);

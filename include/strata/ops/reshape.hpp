@@ -20,6 +20,9 @@ void record_reshape(const char* name, const Var<T>& x, const Var<T>& out) {
 
 /// x's elements in row-major order viewed with `shape` (no copy: the output shares x's value memory).
 /// Throws ShapeError naming both shapes when their element counts differ.
+/// @throws ShapeError when the element counts differ, naming both shapes.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> reshape(const Var<T>& x, const Shape& shape) {
     check<ShapeError>(shape.numel() == x.numel(), "reshape: cannot reshape shape ", x.shape(), " (", x.numel(),
@@ -31,6 +34,9 @@ Var<T> reshape(const Var<T>& x, const Shape& shape) {
 
 /// x of shape [N, d1, ..., dk] viewed as [N, d1*...*dk] (a rank-1 [N] becomes [N, 1]); no copy, like
 /// reshape(). Throws ShapeError for a rank-0 x.
+/// @throws ShapeError when x has rank 0.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> flatten(const Var<T>& x) {
     const Shape& in = x.shape();

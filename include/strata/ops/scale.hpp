@@ -8,6 +8,8 @@ namespace strata {
 
 /// Elementwise factor * x, same shape as x; `factor` is a constant (it receives no gradient).
 /// Backward: dx += factor * dout.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> scale(const Var<T>& x, detail::identity_t<T> factor) {
     Tape& tape = x.tape();
@@ -19,12 +21,14 @@ Var<T> scale(const Var<T>& x, detail::identity_t<T> factor) {
 }
 
 /// factor * x (see scale()).
+/// @throws what scale() throws.
 template <class T>
 Var<T> operator*(detail::identity_t<T> factor, const Var<T>& x) {
     return scale(x, factor);
 }
 
 /// x * factor (see scale()).
+/// @throws what scale() throws.
 template <class T>
 Var<T> operator*(const Var<T>& x, detail::identity_t<T> factor) {
     return scale(x, factor);

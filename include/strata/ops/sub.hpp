@@ -11,6 +11,10 @@ namespace strata {
 /// must be equal or one of them 1; the output has the broadcast shape. The gradient of a broadcast operand is
 /// summed over its repeats (b receives the negated sum). Throws ShapeError naming both shapes when they cannot
 /// be broadcast together, ArgumentError when a and b live on different tapes.
+/// @throws ShapeError when the shapes cannot be broadcast together, naming both.
+/// @throws ArgumentError when the operands live on different tapes.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> sub(const Var<T>& a, const Var<T>& b) {
     check_same_tape(a, b, "sub");
@@ -47,12 +51,15 @@ Var<T> sub(const Var<T>& a, const Var<T>& b) {
 }
 
 /// a - b (see sub()).
+/// @throws what sub() throws.
 template <class T>
 Var<T> operator-(const Var<T>& a, const Var<T>& b) {
     return sub(a, b);
 }
 
 /// Elementwise -x, same shape as x.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> neg(const Var<T>& x) {
     Tape& tape = x.tape();
@@ -63,6 +70,7 @@ Var<T> neg(const Var<T>& x) {
 }
 
 /// -x (see neg()).
+/// @throws what neg() throws.
 template <class T>
 Var<T> operator-(const Var<T>& x) {
     return neg(x);

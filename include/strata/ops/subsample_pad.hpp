@@ -10,6 +10,10 @@ namespace strata {
 /// [N, C, H, W] -> [N, out_channels, ceil(H/stride), ceil(W/stride)]: y[n, c + (out_channels-C)/2, i, j] =
 /// x[n, c, i*stride, j*stride], other channels zero. Throws ArgumentError if stride < 1 or out_channels < C,
 /// ShapeError unless x has rank 4.
+/// @throws ShapeError when x is not rank 4, naming its shape.
+/// @throws ArgumentError when stride < 1 or out_channels < C, naming the values.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> subsample_pad_channels(const Var<T>& x, index_t stride, index_t out_channels) {
     check<ShapeError>(x.shape().rank() == 4, "subsample_pad_channels: expected [N, C, H, W], got ", x.shape());

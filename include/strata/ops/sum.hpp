@@ -8,6 +8,8 @@ namespace strata {
 
 /// The sum of all elements of x as a rank-0 value (Shape{}, one element); 0 for an empty x.
 /// Backward: every element of x receives dout.
+/// @throws LifetimeError when an input Var is undefined or from before its tape's last rewind.
+/// @throws NumericError in anomaly mode (Tape::set_detect_anomaly) when the output holds a NaN or infinity.
 template <class T>
 Var<T> sum(const Var<T>& x) {
     Tape& tape = x.tape();

@@ -42,6 +42,7 @@ struct AdamOptions {
 
 public:
     /// Throws ArgumentError naming the value on a negative lr, eps or weight decay or a beta outside [0, 1).
+    /// @throws ArgumentError on a negative (or NaN) lr, eps or weight decay or a beta outside [0, 1), naming it.
     void validate() const { detail::validate_adam(*this, "Adam"); }
 };
 
@@ -57,6 +58,7 @@ struct AdamWOptions {
 
 public:
     /// Throws ArgumentError naming the value on a negative lr, eps or weight decay or a beta outside [0, 1).
+    /// @throws ArgumentError on a negative (or NaN) lr, eps or weight decay or a beta outside [0, 1), naming it.
     void validate() const { detail::validate_adam(*this, "AdamW"); }
 };
 
@@ -139,8 +141,10 @@ class AdamFamily : public Optimizer<T, Options, AdamState<T>> {
 public:
     bool has_momentum() const override { return true; }
     /// beta1 of group `group` (what one-cycle momentum cycling drives).
+    /// @throws ArgumentError when `group` does not exist.
     double momentum(std::size_t group) const override { return this->options(group).betas().first; }
     /// Sets beta1 of group `group`.
+    /// @throws ArgumentError when `group` does not exist.
     void set_momentum(std::size_t group, double value) override {
         auto& o = this->options(group);
         o.betas(AdamBetas(value, o.betas().second));
@@ -161,8 +165,10 @@ template <class T>
 class Adam : public detail::AdamFamily<T, AdamOptions, false> {
 public:
     /// An Adam without groups (add them with add_param_group); throws ArgumentError on bad defaults.
+    /// @throws ArgumentError on invalid defaults (see AdamOptions::validate).
     explicit Adam(const AdamOptions& defaults = AdamOptions()) : detail::AdamFamily<T, AdamOptions, false>("Adam", defaults) {}
     /// An Adam over one group of `params`; throws ArgumentError on bad options or an empty list.
+    /// @throws ArgumentError on invalid options, an empty list, a null or repeated parameter.
     Adam(std::vector<Parameter<T>*> params, const AdamOptions& options = AdamOptions())
         : detail::AdamFamily<T, AdamOptions, false>("Adam", std::move(params), options) {}
 };
@@ -172,9 +178,11 @@ template <class T>
 class AdamW : public detail::AdamFamily<T, AdamWOptions, true> {
 public:
     /// An AdamW without groups (add them with add_param_group); throws ArgumentError on bad defaults.
+    /// @throws ArgumentError on invalid defaults (see AdamWOptions::validate).
     explicit AdamW(const AdamWOptions& defaults = AdamWOptions())
         : detail::AdamFamily<T, AdamWOptions, true>("AdamW", defaults) {}
     /// An AdamW over one group of `params`; throws ArgumentError on bad options or an empty list.
+    /// @throws ArgumentError on invalid options, an empty list, a null or repeated parameter.
     AdamW(std::vector<Parameter<T>*> params, const AdamWOptions& options = AdamWOptions())
         : detail::AdamFamily<T, AdamWOptions, true>("AdamW", std::move(params), options) {}
 };

@@ -20,6 +20,7 @@ namespace strata::optim {
 /// ignores parameters without .grad); with no such parameter the result is 0. Sums are accumulated in double.
 /// A non-finite total norm is returned and propagates into the gradients (PyTorch's error_if_nonfinite=False).
 /// Throws ArgumentError on a null pointer, a negative or NaN max_norm, or a norm_type that is not positive.
+/// @throws ArgumentError for a null parameter, a negative or NaN max_norm or a norm_type <= 0, naming it.
 template <class T>
 double clip_grad_norm(const std::vector<Parameter<T>*>& params, double max_norm, double norm_type = 2.0) {
     check<ArgumentError>(max_norm >= 0, "clip_grad_norm: max_norm must be non-negative, got ", max_norm);
@@ -58,6 +59,7 @@ double clip_grad_norm(const std::vector<Parameter<T>*>& params, double max_norm,
 
 /// Clamps every gradient element of `params` (with requires_grad) to [-clip_value, clip_value] in place, like
 /// torch.nn.utils.clip_grad_value_. Throws ArgumentError on a null pointer or a negative or NaN clip_value.
+/// @throws ArgumentError for a null parameter or a negative or NaN clip_value, naming it.
 template <class T>
 void clip_grad_value(const std::vector<Parameter<T>*>& params, double clip_value) {
     check<ArgumentError>(clip_value >= 0, "clip_grad_value: clip_value must be non-negative, got ", clip_value);

@@ -32,6 +32,7 @@ namespace detail {
 
 /// Makes `t` a zero tensor of `shape` when `needed` and it does not exist yet; throws ShapeError when it exists
 /// with another shape (the parameter was reshaped after the optimizer was built).
+/// @throws ShapeError when `t` exists with another shape than `shape`, naming both.
 template <class T>
 void ensure_state(Tensor<T>& t, const Shape& shape, bool needed, const char* what) {
     if (!t.empty() || t.rank() != 0) {  // exists (a default-constructed Tensor is empty with rank 0)
@@ -80,6 +81,8 @@ public:
     /// Adds a group of parameters with their own options (validated; ArgumentError on a bad option, a null
     /// pointer or a parameter already in a group). An empty list is allowed (an empty group). Creates the
     /// group's state.
+    /// @throws ArgumentError on an invalid option, a null pointer or a parameter already in a group, naming it.
+    /// @throws ShapeError when an existing state tensor has another shape than its parameter.
     void add_param_group(std::vector<Parameter<T>*> params, const Options& options) {
         options.validate();
         for (std::size_t i = 0; i < params.size(); ++i) {
@@ -101,6 +104,8 @@ public:
     /// with the group's options to `value` using `grad`. Frozen parameters (requires_grad false) are skipped and
     /// their state untouched, like parameters without .grad in PyTorch. Throws ArgumentError when a group's
     /// options became invalid and ShapeError when a gradient's shape differs from its parameter's.
+    /// @throws ArgumentError when a group's options became invalid (e.g. a negative lr set by a schedule).
+    /// @throws ShapeError when a gradient or a state tensor has another shape than its parameter, naming both.
     void step() {
         for (std::size_t g = 0; g < groups_.size(); ++g) {
             ParamGroup& group = groups_[g];
@@ -128,7 +133,9 @@ public:
     const std::vector<ParamGroup>& groups() const { return groups_; }
     /// The options of group `group`, to change them between steps (validated at the next step); throws
     /// ArgumentError for a missing group.
+    /// @throws ArgumentError when `group` does not exist.
     Options& options(std::size_t group) { return groups_[checked_group(group)].options; }
+    /// @throws ArgumentError when `group` does not exist.
     const Options& options(std::size_t group) const { return groups_[checked_group(group)].options; }
     /// The options add_param_group(params) uses.
     const Options& defaults() const { return defaults_; }
@@ -140,6 +147,7 @@ public:
     }
 
     /// The state of parameter `index` of group `group`; throws ArgumentError when it does not exist.
+    /// @throws ArgumentError when the group or the parameter does not exist.
     State& state(std::size_t group, std::size_t index) {
         checked_group(group);
         check<ArgumentError>(index < states_[group].size(), name_, ": group ", group, " has ",
@@ -148,6 +156,7 @@ public:
     }
     /// Creates, zero-filled, any state tensor the current options need and that does not exist yet (for a
     /// checkpoint loader, after options or schedules changed options such as momentum).
+    /// @throws ShapeError when an existing state tensor has another shape than its parameter.
     void init_state() {
         for (std::size_t g = 0; g < groups_.size(); ++g)
             for (std::size_t i = 0; i < groups_[g].params.size(); ++i)
@@ -170,9 +179,11 @@ public:
     /// Number of parameter groups.
     std::size_t group_count() const final { return groups_.size(); }
     /// The learning rate of group `group`; throws ArgumentError when it does not exist.
+    /// @throws ArgumentError when `group` does not exist.
     double lr(std::size_t group) const final { return groups_[checked_group(group)].options.lr(); }
     /// Schedules may set any lr (PyTorch's OneCycleLR goes slightly negative after its last step); a negative
     /// one is rejected by the next step(), a NaN one here.
+    /// @throws ArgumentError when `group` does not exist or `lr` is NaN.
     void set_lr(std::size_t group, double lr) final {
         check<ArgumentError>(!std::isnan(lr), name_, ": invalid learning rate ", lr, " for group ", group);
         groups_[checked_group(group)].options.lr(lr);
@@ -180,10 +191,12 @@ public:
 
 protected:
     /// An optimizer without groups; add them with add_param_group.
+    /// @throws ArgumentError on invalid defaults.
     Optimizer(std::string name, const Options& defaults) : name_(std::move(name)), defaults_(defaults) {
         defaults_.validate();
     }
     /// An optimizer with one group of `params` with `defaults`; throws ArgumentError on an empty list.
+    /// @throws ArgumentError on invalid options, an empty list, a null or repeated parameter.
     Optimizer(std::string name, std::vector<Parameter<T>*> params, const Options& defaults)
         : Optimizer(std::move(name), defaults) {
         check<ArgumentError>(!params.empty(), name_, ": got an empty parameter list");

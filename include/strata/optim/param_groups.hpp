@@ -29,6 +29,7 @@ struct WeightDecaySplit {
 ///   SGD<float> opt(SGDOptions(0.1).momentum(0.9));
 ///   opt.add_param_group(split.decay, SGDOptions(0.1).momentum(0.9).weight_decay(5e-4));
 ///   opt.add_param_group(split.no_decay, SGDOptions(0.1).momentum(0.9));
+/// @throws ArgumentError for a null parameter pointer, naming the parameter.
 template <class T>
 WeightDecaySplit<T> split_weight_decay(const std::vector<nn::NamedParameter<T>>& named,
                                        const std::vector<std::string>& extra_no_decay = {}) {

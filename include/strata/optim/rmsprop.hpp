@@ -25,6 +25,7 @@ struct RMSpropOptions {
 public:
     /// Throws ArgumentError naming the value on a negative (or NaN) lr, eps, momentum, weight decay or alpha
     /// (PyTorch's checks).
+    /// @throws ArgumentError on a negative (or NaN) lr, eps, momentum, weight decay or alpha, naming it.
     void validate() const {
         check<ArgumentError>(lr_ >= 0, "RMSprop: invalid learning rate: ", lr_);
         check<ArgumentError>(eps_ >= 0, "RMSprop: invalid epsilon value: ", eps_);
@@ -73,15 +74,19 @@ class RMSprop : public Optimizer<T, RMSpropOptions, RMSpropState<T>> {
 
 public:
     /// An RMSprop without groups (add them with add_param_group); throws ArgumentError on bad defaults.
+    /// @throws ArgumentError on invalid defaults (see RMSpropOptions::validate).
     explicit RMSprop(const RMSpropOptions& defaults = RMSpropOptions()) : Base("RMSprop", defaults) {}
     /// An RMSprop over one group of `params`; throws ArgumentError on bad options or an empty list.
+    /// @throws ArgumentError on invalid options, an empty list, a null or repeated parameter.
     RMSprop(std::vector<Parameter<T>*> params, const RMSpropOptions& options = RMSpropOptions())
         : Base("RMSprop", std::move(params), options) {}
 
     bool has_momentum() const override { return true; }
     /// The momentum of group `group`.
+    /// @throws ArgumentError when `group` does not exist.
     double momentum(std::size_t group) const override { return this->options(group).momentum(); }
     /// Sets the momentum of group `group` (the buffer is created, zero, at the next step if needed).
+    /// @throws ArgumentError when `group` does not exist.
     void set_momentum(std::size_t group, double value) override { this->options(group).momentum(value); }
 
 protected:

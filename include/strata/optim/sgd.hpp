@@ -21,6 +21,8 @@ struct SGDOptions {
 public:
     /// Throws ArgumentError, naming the value, on a negative (or NaN) lr, momentum or weight decay, and on
     /// Nesterov without momentum or with dampening (PyTorch's checks).
+    /// @throws ArgumentError on a negative (or NaN) lr, momentum or weight decay, or Nesterov without momentum or
+    /// with dampening, naming the value.
     void validate() const {
         check<ArgumentError>(lr_ >= 0, "SGD: invalid learning rate: ", lr_);
         check<ArgumentError>(momentum_ >= 0, "SGD: invalid momentum value: ", momentum_);
@@ -65,14 +67,18 @@ class SGD : public Optimizer<T, SGDOptions, SGDState<T>> {
 
 public:
     /// An SGD without groups (add them with add_param_group); throws ArgumentError on bad defaults.
+    /// @throws ArgumentError on invalid defaults (see SGDOptions::validate).
     explicit SGD(const SGDOptions& defaults) : Base("SGD", defaults) {}
     /// An SGD over one group of `params`; throws ArgumentError on bad options or an empty list.
+    /// @throws ArgumentError on invalid options, an empty list, a null or repeated parameter.
     SGD(std::vector<Parameter<T>*> params, const SGDOptions& options) : Base("SGD", std::move(params), options) {}
 
     bool has_momentum() const override { return true; }
     /// The momentum of group `group`.
+    /// @throws ArgumentError when `group` does not exist.
     double momentum(std::size_t group) const override { return this->options(group).momentum(); }
     /// Sets the momentum of group `group` (the buffer is created at the next step if needed).
+    /// @throws ArgumentError when `group` does not exist.
     void set_momentum(std::size_t group, double value) override { this->options(group).momentum(value); }
 
 protected:

@@ -28,9 +28,12 @@ public:
     virtual ~LrSchedule() = default;
 
     /// Advances by one iteration or epoch and sets every group's lr (PyTorch's scheduler.step()).
+    /// @throws ArgumentError when the optimizer's group count changed since construction (OneCycleLR: also
+    /// when stepped past total_steps).
     virtual void step() = 0;
     /// Sets last_epoch to `epoch` (>= 0) and every group's lr to the closed-form value there (PyTorch's
     /// deprecated step(epoch)); throws ArgumentError on a negative epoch.
+    /// @throws ArgumentError on a negative (or, OneCycleLR, too large) epoch or a changed group count.
     virtual void jump_to(index_t epoch) = 0;
 
     /// The schedule's name for messages ("StepLR").
@@ -59,10 +62,12 @@ public:
     }
     /// Restores a state() of a schedule built the same way (and sets the optimizer's lrs); throws ArgumentError
     /// on a state of the wrong size or with a bad last_epoch.
+    /// @throws ArgumentError on a state of the wrong size or with a bad last_epoch.
     virtual void load_state(const std::vector<double>& state) { load_base_state(state, base_state_size()); }
 
 protected:
     /// Records the base lrs of `optimizer`; the subclass constructor calls start() once it is set up.
+    /// @throws ArgumentError when the optimizer has no parameter groups.
     LrSchedule(LrControl& optimizer, std::string name) : opt_(&optimizer), name_(std::move(name)) {
         check<ArgumentError>(optimizer.group_count() > 0, name_, ": the optimizer has no parameter groups");
         base_lrs_.resize(optimizer.group_count());
@@ -105,12 +110,14 @@ namespace detail {
 class ChainedSchedule : public LrSchedule {
 public:
     /// PyTorch's chained step.
+    /// @throws ArgumentError when the optimizer's group count changed since construction.
     void step() override {
         check_groups();
         ++last_epoch_;
         for (std::size_t g = 0; g < base_lrs_.size(); ++g) opt_->set_lr(g, chained_lr(g, opt_->lr(g)));
     }
     /// PyTorch's closed form at `epoch`.
+    /// @throws ArgumentError on a negative epoch or a changed group count.
     void jump_to(index_t epoch) override {
         check_groups();
         check<ArgumentError>(epoch >= 0, name_, ": cannot jump to negative epoch ", epoch);

@@ -15,6 +15,7 @@ namespace strata::optim {
 class CosineAnnealingLR : public detail::ChainedSchedule {
 public:
     /// Throws ArgumentError when t_max < 1 or eta_min is negative or not finite.
+    /// @throws ArgumentError when t_max < 1, eta_min is negative or not finite, or the optimizer has no groups.
     CosineAnnealingLR(LrControl& optimizer, index_t t_max, double eta_min = 0.0)
         : ChainedSchedule(optimizer, "CosineAnnealingLR"), t_max_(t_max), eta_min_(eta_min) {
         check<ArgumentError>(t_max >= 1, "CosineAnnealingLR: T_max must be at least 1, got ", t_max);

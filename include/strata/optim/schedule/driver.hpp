@@ -25,21 +25,25 @@ public:
     /// A driver without a schedule (both calls do nothing).
     ScheduleDriver() = default;
     /// Steps `schedule` every iteration or every epoch; throws ArgumentError on a null schedule.
+    /// @throws ArgumentError when `schedule` is null.
     ScheduleDriver(std::unique_ptr<LrSchedule> schedule, StepUnit unit) : schedule_(std::move(schedule)), unit_(unit) {
         check<ArgumentError>(schedule_ != nullptr, "ScheduleDriver: the schedule is null");
     }
     /// Steps `plateau` after every epoch with the epoch's metric; throws ArgumentError on a null pointer.
+    /// @throws ArgumentError when `plateau` is null.
     explicit ScheduleDriver(std::unique_ptr<ReduceLROnPlateau> plateau)
         : plateau_(std::move(plateau)), unit_(StepUnit::epoch) {
         check<ArgumentError>(plateau_ != nullptr, "ScheduleDriver: the plateau schedule is null");
     }
 
     /// Call after each optimizer step: steps a per-iteration schedule.
+    /// @throws what the schedule's step() throws (ArgumentError).
     void after_iteration() {
         if (schedule_ && unit_ == StepUnit::iteration) schedule_->step();
     }
     /// Call after each epoch: steps a per-epoch schedule, or ReduceLROnPlateau with `metric` (ArgumentError when
     /// it is missing; a NaN metric counts as no improvement, as in PyTorch).
+    /// @throws ArgumentError when a plateau schedule gets no metric; what the schedule's step() throws.
     void after_epoch(std::optional<double> metric = std::nullopt) {
         if (schedule_ && unit_ == StepUnit::epoch) schedule_->step();
         if (plateau_) {
@@ -62,6 +66,7 @@ public:
         return {};
     }
     /// Restores a state(); throws ArgumentError on a mismatch.
+    /// @throws ArgumentError when the state does not fit the schedule (size, last_epoch).
     void load_state(const std::vector<double>& state) {
         if (schedule_) return schedule_->load_state(state);
         if (plateau_) return plateau_->load_state(state);

@@ -41,6 +41,8 @@ class OneCycleLR : public LrSchedule {
 public:
     /// Throws ArgumentError on total_steps < 1, pct_start outside [0, 1], a phase of zero length, a max_lrs of
     /// the wrong size, non-positive factors, or momentum cycling on an optimizer without momentum.
+    /// @throws ArgumentError for invalid options or an optimizer without groups (or without momentum when
+    /// cycle_momentum), naming the value.
     OneCycleLR(LrControl& optimizer, const OneCycleOptions& options)
         : LrSchedule(optimizer, "OneCycleLR"), options_(options) {
         const OneCycleOptions& o = options;
@@ -83,6 +85,7 @@ public:
     }
 
     /// Throws ArgumentError (PyTorch's ValueError) when stepped more than total_steps times.
+    /// @throws ArgumentError when stepped more than total_steps times or the group count changed.
     void step() override {
         check<ArgumentError>(last_epoch_ + 1 <= options_.total_steps(), "OneCycleLR: tried to step ",
                              last_epoch_ + 2, " times. The specified number of total steps is ",
@@ -90,6 +93,7 @@ public:
         jump_to(last_epoch_ + 1);
     }
     /// Sets the lrs (and momenta) of step `epoch` in [0, total_steps]; throws ArgumentError outside.
+    /// @throws ArgumentError when epoch is outside [0, total_steps] or the group count changed.
     void jump_to(index_t epoch) override {
         check_groups();
         check<ArgumentError>(epoch >= 0 && epoch <= options_.total_steps(), "OneCycleLR: cannot jump to step ",
@@ -120,6 +124,7 @@ public:
         return out;
     }
     /// Restores a state() (lrs and momenta); throws ArgumentError on a size mismatch.
+    /// @throws ArgumentError on a state of the wrong size or with a bad last_epoch.
     void load_state(const std::vector<double>& state) override {
         const std::size_t extra = options_.cycle_momentum() ? base_lrs_.size() : 0;
         load_base_state(state, base_state_size() + extra);

@@ -41,6 +41,7 @@ class ReduceLROnPlateau {
 public:
     /// Throws ArgumentError when factor is not in [0, 1), patience or cooldown is negative, threshold or eps is
     /// negative, or min_lrs has the wrong size.
+    /// @throws ArgumentError for invalid options (naming the value) or an optimizer without groups.
     ReduceLROnPlateau(LrControl& optimizer, const PlateauOptions& options = PlateauOptions())
         : opt_(&optimizer), options_(options) {
         const PlateauOptions& o = options;
@@ -61,6 +62,7 @@ public:
 
     /// Records one value of the metric (after an epoch, usually) and reduces the lrs if it has not improved for
     /// more than `patience` steps. Throws ArgumentError when the optimizer's group count changed.
+    /// @throws ArgumentError when the optimizer's group count changed since construction.
     void step(double metric) {
         check<ArgumentError>(opt_->group_count() == min_lrs_.size(), "ReduceLROnPlateau: built for ",
                              min_lrs_.size(), " parameter groups but the optimizer now has ", opt_->group_count());
@@ -112,6 +114,7 @@ public:
         return out;
     }
     /// Restores a state() (and the optimizer's lrs); throws ArgumentError on a state of the wrong size.
+    /// @throws ArgumentError on a state of the wrong size or a changed group count.
     void load_state(const std::vector<double>& state) {
         check<ArgumentError>(state.size() == 4 + min_lrs_.size() && opt_->group_count() == min_lrs_.size(),
                              "ReduceLROnPlateau: state has ", state.size(), " values, expected ",

@@ -14,6 +14,7 @@ namespace strata::optim {
 class StepLR : public detail::ChainedSchedule {
 public:
     /// Throws ArgumentError when step_size < 1 or gamma is negative or not finite.
+    /// @throws ArgumentError when step_size < 1, gamma is negative or not finite, or the optimizer has no groups.
     StepLR(LrControl& optimizer, index_t step_size, double gamma = 0.1)
         : ChainedSchedule(optimizer, "StepLR"), step_size_(step_size), gamma_(gamma) {
         check<ArgumentError>(step_size >= 1, "StepLR: step_size must be at least 1, got ", step_size);
@@ -45,6 +46,8 @@ class MultiStepLR : public detail::ChainedSchedule {
 public:
     /// Throws ArgumentError on a negative milestone or a gamma that is negative or not finite. The milestones
     /// need not be sorted.
+    /// @throws ArgumentError on a negative milestone, a negative or non-finite gamma, or an optimizer without
+    /// groups.
     MultiStepLR(LrControl& optimizer, std::vector<index_t> milestones, double gamma = 0.1)
         : ChainedSchedule(optimizer, "MultiStepLR"), milestones_(std::move(milestones)), gamma_(gamma) {
         for (index_t m : milestones_)
@@ -79,6 +82,7 @@ private:
 class ExponentialLR : public detail::ChainedSchedule {
 public:
     /// Throws ArgumentError when gamma is negative or not finite.
+    /// @throws ArgumentError when gamma is negative or not finite, or the optimizer has no groups.
     ExponentialLR(LrControl& optimizer, double gamma) : ChainedSchedule(optimizer, "ExponentialLR"), gamma_(gamma) {
         check<ArgumentError>(gamma >= 0 && std::isfinite(gamma),
                              "ExponentialLR: gamma must be finite and >= 0, got ", gamma);

@@ -20,6 +20,7 @@ public:
     /// linearly from start_factor to 1 times the inner schedule's base lrs, then the inner schedule runs from its
     /// epoch 0 (its base lrs). Throws ArgumentError on a null inner schedule, warmup_steps < 1 or a start_factor
     /// outside (0, 1].
+    /// @throws ArgumentError on a null inner schedule, warmup_steps < 1 or start_factor outside (0, 1].
     LinearWarmup(std::unique_ptr<LrSchedule> inner, index_t warmup_steps, double start_factor = 1.0 / 3)
         : LrSchedule(checked(inner), "LinearWarmup"),
           inner_(std::move(inner)),
@@ -34,6 +35,7 @@ public:
     }
 
     /// A ramp step during the warm-up, then the inner schedule's step (its jump_to(0) at the switch).
+    /// @throws what the inner schedule's step() throws (ArgumentError).
     void step() override {
         check_groups();
         ++last_epoch_;
@@ -46,6 +48,7 @@ public:
         }
     }
     /// The closed-form ramp before warmup_steps, the inner schedule's jump_to(epoch - warmup_steps) after.
+    /// @throws ArgumentError on a negative epoch; what the inner schedule's jump_to() throws.
     void jump_to(index_t epoch) override {
         check_groups();
         check<ArgumentError>(epoch >= 0, "LinearWarmup: cannot jump to negative epoch ", epoch);
@@ -64,6 +67,7 @@ public:
         return out;
     }
     /// Restores a state(); throws ArgumentError on a size mismatch.
+    /// @throws ArgumentError on a state of the wrong size (or one the inner schedule refuses).
     void load_state(const std::vector<double>& state) override {
         check<ArgumentError>(state.size() > base_state_size(), "LinearWarmup: state has ", state.size(),
                              " values, expected more than ", base_state_size());
