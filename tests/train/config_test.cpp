@@ -149,3 +149,30 @@ TEST_CASE("merge_for_resume keeps fixed options, takes inherited and fresh ones"
     CHECK(resume_rule("threads") == ResumeRule::inherit);
     CHECK(resume_rule("quiet") == ResumeRule::fresh);
 }
+
+TEST_CASE("--norm and --detect-anomaly: text form, validation, resume rules, older checkpoints", "[train][config]") {
+    TrainConfig c;
+    c.norm = "none";
+    c.detect_anomaly = true;
+    const TrainConfig r = from_text(to_text(c));
+    CHECK(r.norm == "none");
+    CHECK(r.detect_anomaly);
+    CHECK(to_text(c).find("norm=none\n") != std::string::npos);
+    CHECK(to_text(c).find("detect-anomaly=on\n") != std::string::npos);
+    // A configuration written before these keys existed reads with their defaults.
+    std::string old = to_text(c);
+    for (const char* key : {"norm=", "detect-anomaly="}) {
+        const auto at = old.find(std::string("\n") + key) + 1;
+        old.erase(at, old.find('\n', at) - at + 1);
+    }
+    const TrainConfig o = from_text(old);
+    CHECK(o.norm == "batch");
+    CHECK_FALSE(o.detect_anomaly);
+    c.norm = "group";
+    CHECK_THROWS_WITH(validate(c), Contains("--norm: unknown value 'group'; valid: batch, none"));
+    CHECK(resume_rule("norm") == ResumeRule::fixed);
+    CHECK(resume_rule("detect-anomaly") == ResumeRule::fresh);
+    TrainConfig saved, cli;
+    cli.detect_anomaly = true;
+    CHECK(merge_for_resume(saved, cli, {}).detect_anomaly);  // fresh: the command line decides
+}

@@ -27,6 +27,7 @@ namespace strata::train {
 struct TrainConfig {
     std::string data_dir = "/usr/share/datasets/fashion-mnist";  ///< MNIST-format folder
     std::string model = "resnet18";                              ///< a models::make_model name
+    std::string norm = "batch";                                  ///< batch | none (no normalisation layers)
     index_t epochs = 1;
     index_t batch_size = 128;
     index_t eval_batch_size = 500;                               ///< batch size of the test evaluation
@@ -55,6 +56,7 @@ struct TrainConfig {
     std::string metrics;                                         ///< JSON-lines metrics path (empty: none)
     bool quiet = false;                                          ///< no progress or epoch lines
     index_t stop_after = 0;                                      ///< act as if interrupted after N steps (tests)
+    bool detect_anomaly = false;                                 ///< anomaly mode: stop at the first non-finite op
 };
 
 /// The optimizer names TrainConfig accepts.
@@ -65,6 +67,11 @@ inline const std::vector<std::string>& optimizer_names() {
 /// The schedule names TrainConfig accepts.
 inline const std::vector<std::string>& schedule_names() {
     static const std::vector<std::string> names{"none", "step", "multistep", "cosine", "onecycle", "plateau"};
+    return names;
+}
+/// The normalisation-layer names TrainConfig accepts (--norm).
+inline const std::vector<std::string>& norm_names() {
+    static const std::vector<std::string> names{"batch", "none"};
     return names;
 }
 /// The normalisation names TrainConfig accepts.
@@ -100,12 +107,14 @@ inline std::string exact_double(double v) {
 }  // namespace detail
 
 /// Throws ArgumentError naming the option (as on the command line) and the value when `c` is not a valid
-/// configuration: non-positive epochs or batch sizes, a negative or non-finite lr, momentum outside [0, 1),
-/// negative weight decay, unknown optimizer/schedule/normalisation, warm-up with onecycle or plateau (which
-/// have their own), a milestone < 1, gamma outside (0, 1], negative counts, or stop-after < 0.
+/// configuration: an unknown --norm, non-positive epochs or batch sizes, a negative or non-finite lr, momentum
+/// outside [0, 1), negative weight decay, unknown optimizer/schedule/normalisation, warm-up with onecycle or
+/// plateau (which have their own), a milestone < 1, gamma outside (0, 1], negative counts, or stop-after < 0.
 inline void validate(const TrainConfig& c) {
     check<ArgumentError>(!c.data_dir.empty(), "--data: the data directory must not be empty");
     check<ArgumentError>(!c.model.empty(), "--model: the model name must not be empty");
+    check<ArgumentError>(detail::is_one_of(c.norm, norm_names()), "--norm: unknown value '", c.norm, "'; valid: ",
+                         detail::joined(norm_names()));
     check<ArgumentError>(c.epochs >= 1, "--epochs must be at least 1, got ", c.epochs);
     check<ArgumentError>(c.batch_size >= 1, "--batch-size must be at least 1, got ", c.batch_size);
     check<ArgumentError>(c.eval_batch_size >= 1, "--eval-batch-size must be at least 1, got ", c.eval_batch_size);
@@ -151,6 +160,7 @@ inline std::map<std::string, std::string> to_map(const TrainConfig& c) {
     std::string milestones;
     for (index_t m : c.milestones) milestones += (milestones.empty() ? "" : ",") + std::to_string(m);
     return {{"data", c.data_dir},        {"model", c.model},
+            {"norm", c.norm},            {"detect-anomaly", b(c.detect_anomaly)},
             {"epochs", i(c.epochs)},     {"batch-size", i(c.batch_size)},
             {"eval-batch-size", i(c.eval_batch_size)},
             {"optimizer", c.optimizer},  {"lr", d(c.lr)},
@@ -197,8 +207,16 @@ inline bool parse_bool(const std::string& key, const std::string& text) {
 
 }  // namespace detail
 
-/// The configuration of `map` (as to_map writes it). Every key of to_map must be present and no other: throws
-/// FormatError naming a missing or unknown key or a value that does not parse.
+/// The keys added to the configuration after checkpoints of "strata-train 1" were first written: a
+/// configuration without them (an older checkpoint) means their defaults ("norm" batch, "detect-anomaly" off).
+inline const std::vector<std::string>& optional_config_keys() {
+    static const std::vector<std::string> keys{"norm", "detect-anomaly"};
+    return keys;
+}
+
+/// The configuration of `map` (as to_map writes it). Every key of to_map must be present, except the
+/// optional_config_keys() (then their defaults apply), and no other: throws FormatError naming a missing or
+/// unknown key or a value that does not parse.
 inline TrainConfig from_map(const std::map<std::string, std::string>& map) {
     TrainConfig c;
     const auto expected = to_map(c);
@@ -206,6 +224,7 @@ inline TrainConfig from_map(const std::map<std::string, std::string>& map) {
         check<FormatError>(expected.count(kv.first) != 0, "configuration: unknown key '", kv.first, "'");
     auto get = [&](const char* key) -> const std::string& {
         auto it = map.find(key);
+        if (it == map.end() && detail::is_one_of(key, optional_config_keys())) return expected.at(key);
         check<FormatError>(it != map.end(), "configuration: missing key '", key, "'");
         return it->second;
     };
@@ -214,6 +233,8 @@ inline TrainConfig from_map(const std::map<std::string, std::string>& map) {
     using detail::parse_value;
     c.data_dir = get("data");
     c.model = get("model");
+    c.norm = get("norm");
+    c.detect_anomaly = parse_bool("detect-anomaly", get("detect-anomaly"));
     c.epochs = parse_value<index_t>("epochs", get("epochs"));
     c.batch_size = parse_value<index_t>("batch-size", get("batch-size"));
     c.eval_batch_size = parse_value<index_t>("eval-batch-size", get("eval-batch-size"));
@@ -272,12 +293,13 @@ inline TrainConfig from_text(const std::string& text) {
 enum class ResumeRule {
     fixed,    ///< must equal the checkpoint's value (it shaped the trajectory so far)
     inherit,  ///< the checkpoint's value unless given (epochs, data, threads, metrics, eval batch size)
-    fresh     ///< always the command line's (checkpoint, quiet, stop-after)
+    fresh     ///< always the command line's (checkpoint, quiet, stop-after, detect-anomaly)
 };
 
 /// The ResumeRule of configuration key `key`.
 inline ResumeRule resume_rule(const std::string& key) {
-    if (key == "checkpoint" || key == "quiet" || key == "stop-after") return ResumeRule::fresh;
+    if (key == "checkpoint" || key == "quiet" || key == "stop-after" || key == "detect-anomaly")
+        return ResumeRule::fresh;
     if (key == "epochs" || key == "data" || key == "threads" || key == "metrics" || key == "eval-batch-size")
         return ResumeRule::inherit;
     return ResumeRule::fixed;

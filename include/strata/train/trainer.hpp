@@ -3,7 +3,9 @@
 /// Trainer: one training step of a classifier, with or without auxiliary heads. A step is: rewind the tape,
 /// forward (collecting auxiliary-head logits, nn::forward_with_aux), loss (nn::DeepSupervisionLoss: the main
 /// loss plus the weighted auxiliary losses; just the main loss for a model without heads), zero_grad, backward,
-/// optional gradient-norm clipping, optimizer step, schedule step (per-iteration schedules).
+/// optional gradient-norm clipping, optimizer step, schedule step (per-iteration schedules). A data-parallel loop
+/// runs the two halves separately (forward_backward(), then averages the gradients over the ranks, then apply()),
+/// and so can a loop that checks the loss before it lets the optimizer step.
 
 #include <utility>
 
@@ -36,10 +38,20 @@ public:
         check<ArgumentError>(clip_grad_norm >= 0, "Trainer: clip_grad_norm must be >= 0, got ", clip_grad_norm);
     }
 
-    /// One step on `batch` (the model is put in training mode). `progress` is the training progress passed to
-    /// the loss's auxiliary weights (the caller's unit, e.g. fractional epochs). Throws ShapeError when the batch
-    /// does not fit the model.
+    /// One step on `batch` (the model is put in training mode): forward_backward() then apply(). `progress` is
+    /// the training progress passed to the loss's auxiliary weights (the caller's unit, e.g. fractional epochs).
+    /// Throws ShapeError when the batch does not fit the model, NumericError in anomaly mode (see tape()).
     StepResult step(const data::Batch& batch, double progress = 0.0) {
+        const StepResult r = forward_backward(batch, progress);
+        apply();
+        return r;
+    }
+
+    /// The first half of a step: forward on `batch` in training mode, loss, zeroed gradients, backward. The
+    /// parameters' gradients then hold the gradient of this batch's loss; nothing is updated. Throws as step();
+    /// in anomaly mode (tape().set_detect_anomaly(true)) a NaN or infinity in any recorded op's output or
+    /// gradient throws NumericError naming the op.
+    StepResult forward_backward(const data::Batch& batch, double progress = 0.0) {
         model_->train();
         tape_.rewind();
         const Var<float> x = tape_.constant(batch.images);
@@ -47,9 +59,6 @@ public:
         const Var<float> loss = loss_(out, batch.labels, progress);
         optimizer_->zero_grad();
         loss.backward();
-        if (clip_ > 0) last_grad_norm_ = optim::clip_grad_norm(params_, clip_);
-        optimizer_->step();
-        schedule_->after_iteration();
         StepResult r;
         r.loss = static_cast<double>(loss.item());
         r.samples = batch.size();
@@ -59,8 +68,18 @@ public:
         return r;
     }
 
-    /// The tape (also usable for evaluation between steps).
+    /// The second half of a step: clips the gradients (when clip_grad_norm > 0), steps the optimizer and the
+    /// per-iteration schedule.
+    void apply() {
+        if (clip_ > 0) last_grad_norm_ = optim::clip_grad_norm(params_, clip_);
+        optimizer_->step();
+        schedule_->after_iteration();
+    }
+
+    /// The tape (also usable for evaluation between steps; set_detect_anomaly() turns anomaly mode on).
     Tape& tape() { return tape_; }
+    /// The parameters the optimizer updates (and clipping sees).
+    const std::vector<Parameter<float>*>& parameters() const { return params_; }
     /// The loss function.
     const nn::DeepSupervisionLoss<float>& loss() const { return loss_; }
     /// The global gradient norm before clipping at the latest step (0 without clipping).
