@@ -150,7 +150,7 @@ TEST_CASE("merge_for_resume keeps fixed options, takes inherited and fresh ones"
     CHECK(resume_rule("quiet") == ResumeRule::fresh);
 }
 
-TEST_CASE("--norm and --detect-anomaly: text form, validation, resume rules, older checkpoints", "[train][config]") {
+TEST_CASE("Options norm and detect-anomaly: text form, validation, resume rules, older checkpoints", "[train][config]") {
     TrainConfig c;
     c.norm = "none";
     c.detect_anomaly = true;
