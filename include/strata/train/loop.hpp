@@ -276,11 +276,13 @@ private:
         }
         double stats[4] = {r.loss * static_cast<double>(r.samples), static_cast<double>(r.correct),
                            static_cast<double>(r.samples), anomaly.empty() ? 0.0 : 1.0};
-        if (parallel_) parallel_->sum(stats, 4);  // also keeps the ranks' stop decisions identical
         const index_t local_samples = r.samples;
-        r.samples = static_cast<index_t>(stats[2]);
-        r.correct = static_cast<index_t>(stats[1]);
-        r.loss = stats[0] / stats[2];
+        if (parallel_) {  // the global batch's figures; the same on every rank, so all ranks decide alike
+            parallel_->sum(stats, 4);
+            r.samples = static_cast<index_t>(stats[2]);
+            r.correct = static_cast<index_t>(stats[1]);
+            r.loss = stats[0] / stats[2];
+        }
         if (stats[3] > 0 || !std::isfinite(r.loss)) {
             divergence_ = divergence_at(progress_.step + 1, global.index + 1);
             divergence_.loss = r.loss;
