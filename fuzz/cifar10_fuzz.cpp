@@ -5,32 +5,13 @@
 /// else is a finding.
 
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
-#include <string>
-#include <unistd.h>
 
 #include "strata/data/cifar10.hpp"
-
-namespace {
-
-/// A temporary file under /tmp named after the process id, removed at exit.
-struct TempFile {
-    std::string path;
-    explicit TempFile(const char* suffix)
-        : path("/tmp/strata_fuzz_" + std::to_string(::getpid()) + suffix) {}
-    ~TempFile() { std::remove(path.c_str()); }
-    void write(const std::uint8_t* data, std::size_t size) const {
-        std::FILE* f = std::fopen(path.c_str(), "wb");
-        if (!f || (size > 0 && std::fwrite(data, 1, size, f) != size)) std::abort();
-        std::fclose(f);
-    }
-};
-
-}  // namespace
+#include "temp_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const TempFile file(".bin");
+    static const strata_fuzz::TempFile file(".bin");
     file.write(data, size);
     try {
         const strata::data::Dataset d = strata::data::load_cifar10_batch(file.path);

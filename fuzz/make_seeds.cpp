@@ -4,8 +4,6 @@
 /// strata's own writers where it has them (Checkpoint::to_bytes, npz_bytes) and by hand otherwise.
 /// Usage: make_seeds <corpus-dir>
 
-#include <zlib.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +13,7 @@
 
 #include "strata/io/checkpoint.hpp"
 #include "strata/io/npz.hpp"
+#include "gzip.hpp"
 
 namespace {
 
@@ -27,19 +26,7 @@ void write(const std::filesystem::path& path, const Bytes& b) {
     std::fclose(f);
 }
 
-Bytes gzip(const Bytes& in) {
-    z_stream z{};
-    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) std::abort();
-    Bytes out(deflateBound(&z, static_cast<uLong>(in.size())) + 32);
-    z.next_in = const_cast<Bytef*>(in.data());
-    z.avail_in = static_cast<uInt>(in.size());
-    z.next_out = out.data();
-    z.avail_out = static_cast<uInt>(out.size());
-    if (deflate(&z, Z_FINISH) != Z_STREAM_END) std::abort();
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
+Bytes gzip(const Bytes& in) { return strata_fuzz::gzip(in.data(), in.size(), 9); }
 
 /// An unsigned-byte IDX file of shape `dims` with elements 0, 1, 2, ...
 Bytes idx(const std::vector<std::uint32_t>& dims) {

@@ -218,11 +218,13 @@ private:
     std::unique_ptr<std::FILE, detail::FileCloser> file_;
     std::uint64_t file_size_ = 0;
     std::uint64_t position_ = 0;
-    std::uint64_t compressed_read_ = 0;
-    int members_ = 0;  // gzip members completed before the current one
     bool compressed_ = false;
-    bool member_ended_ = false;
-    bool finished_ = false;
+#ifdef STRATA_HAS_ZLIB
+    std::uint64_t compressed_read_ = 0;
+    int members_ = 0;            // gzip members completed before the current one
+    bool member_ended_ = false;  // the inflate stream reached the end of a gzip member
+    bool finished_ = false;      // ... and no other member follows
+#endif
     bool has_peek_ = false;
     std::uint8_t peek_ = 0;
 };
