@@ -25,12 +25,40 @@ template <class T>
 class BatchNorm2d : public Module<T> {
 public:
     /// @throws ArgumentError when num_features <= 0, momentum is outside [0, 1] or eps <= 0, naming the values.
-    explicit BatchNorm2d(const BatchNormOptions& options) : options_(options) {
+    explicit BatchNorm2d(const BatchNormOptions& options) : BatchNorm2d(options, "BatchNorm2d") {}
+
+    /// @throws what batch_norm() throws: ShapeError for an input that is not [N, C] or [N, C, H, W] with
+    /// C == num_features, or a training batch with a single value per channel.
+    Var<T> forward(const Var<T>& x) override {
+        Tape& tape = x.tape();
+        // Batch statistics in training, and in eval when no running statistics are tracked (as PyTorch).
+        const bool batch_stats = this->is_training() || running_mean_ == nullptr;
+        if (this->is_training() && num_batches_tracked_) (*num_batches_tracked_)[0] += T(1);
+        return normalize(x, weight_ ? tape.parameter(*weight_) : Var<T>(), bias_ ? tape.parameter(*bias_) : Var<T>(),
+                         batch_stats);
+    }
+    std::string type_name() const override { return "BatchNorm2d"; }
+
+    /// Gamma; null when not affine.
+    Parameter<T>* weight() { return weight_; }
+    /// Beta; null when not affine.
+    Parameter<T>* bias() { return bias_; }
+    /// The running mean [C]; null when not tracking running statistics.
+    Tensor<T>* running_mean() { return running_mean_; }
+    /// The running (unbiased) variance [C]; null when not tracking running statistics.
+    Tensor<T>* running_var() { return running_var_; }
+    /// The options it was built with.
+    const BatchNormOptions& options() const { return options_; }
+
+protected:
+    /// For variants with the same parameters, buffers and bookkeeping and another normalize()
+    /// (distributed::SyncBatchNorm); `name` starts the error messages.
+    BatchNorm2d(const BatchNormOptions& options, const char* name) : options_(options) {
         const index_t c = options.num_features();
-        check<ArgumentError>(c > 0, "BatchNorm2d: num_features must be positive, got ", c);
-        check<ArgumentError>(options.momentum() >= 0 && options.momentum() <= 1 && options.eps() > 0,
-                             "BatchNorm2d: momentum must be in [0, 1] and eps > 0, got momentum ",
-                             options.momentum(), ", eps ", options.eps());
+        check<ArgumentError>(c > 0, name, ": num_features must be positive, got ", c);
+        check<ArgumentError>(options.momentum() >= 0 && options.momentum() <= 1 && options.eps() > 0, name,
+                             ": momentum must be in [0, 1] and eps > 0, got momentum ", options.momentum(), ", eps ",
+                             options.eps());
         if (options.affine()) {
             weight_ = &this->register_parameter("weight", Tensor<T>(Shape{c}, T(1)));
             bias_ = &this->register_parameter("bias", Tensor<T>(Shape{c}, T(0)));
@@ -42,25 +70,12 @@ public:
         }
     }
 
-    /// @throws what batch_norm() throws: ShapeError for an input that is not [N, C] or [N, C, H, W] with
-    /// C == num_features, or a training batch with a single value per channel.
-    Var<T> forward(const Var<T>& x) override {
-        Tape& tape = x.tape();
-        // Batch statistics in training, and in eval when no running statistics are tracked (as PyTorch).
-        const bool batch_stats = this->is_training() || running_mean_ == nullptr;
-        if (this->is_training() && num_batches_tracked_) (*num_batches_tracked_)[0] += T(1);
-        return batch_norm(x, weight_ ? tape.parameter(*weight_) : Var<T>(), bias_ ? tape.parameter(*bias_) : Var<T>(),
-                          running_mean_, running_var_, batch_stats, options_.momentum(), options_.eps());
+    /// The normalisation of one forward (weight and bias empty when not affine; batch_stats: normalise with the
+    /// batch's statistics and update the running ones, else use the running ones): batch_norm() here.
+    virtual Var<T> normalize(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, bool batch_stats) {
+        return batch_norm(x, weight, bias, running_mean_, running_var_, batch_stats, options_.momentum(),
+                          options_.eps());
     }
-    std::string type_name() const override { return "BatchNorm2d"; }
-
-    /// Gamma; null when not affine.
-    Parameter<T>* weight() { return weight_; }
-    /// Beta; null when not affine.
-    Parameter<T>* bias() { return bias_; }
-    Tensor<T>* running_mean() { return running_mean_; }
-    Tensor<T>* running_var() { return running_var_; }
-    const BatchNormOptions& options() const { return options_; }
 
 private:
     BatchNormOptions options_;
