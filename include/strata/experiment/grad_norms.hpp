@@ -63,3 +63,14 @@ std::vector<LayerGradNorm> conv_grad_norms(nn::Module<T>& model, bool include_sh
 }
 
 }  // namespace strata::experiment
+
+#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
+#include "strata/detail/extern_templates.hpp"
+namespace strata::experiment {
+#define STRATA_INSTANTIATE_(T) \
+    STRATA_EXPLICIT_TEMPLATE std::vector<NamedConv<T>> main_path_convs<T>(nn::Module<T>&, bool); \
+    STRATA_EXPLICIT_TEMPLATE std::vector<LayerGradNorm> conv_grad_norms<T>(nn::Module<T>&, bool);
+STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
+#undef STRATA_INSTANTIATE_
+}  // namespace strata::experiment
+#endif

@@ -144,3 +144,19 @@ int strip_aux_heads(Module<T>& model) {
 }
 
 }  // namespace strata::nn
+
+#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
+#include "strata/detail/extern_templates.hpp"
+namespace strata::nn {
+#define STRATA_INSTANTIATE_(T) \
+    STRATA_EXPLICIT_TEMPLATE class AuxHead<T>; \
+    STRATA_EXPLICIT_TEMPLATE std::unique_ptr<Sequential<T>> make_aux_classifier<T>(AuxHeadKind, index_t, \
+        index_t, index_t); \
+    STRATA_EXPLICIT_TEMPLATE std::unique_ptr<AuxHead<T>> make_aux_head<T>(AuxHeadKind, index_t, index_t, index_t); \
+    STRATA_EXPLICIT_TEMPLATE Outputs<T> collect_aux_outputs<T>(Module<T>&, const Var<T>&); \
+    STRATA_EXPLICIT_TEMPLATE Outputs<T> forward_with_aux<T>(Module<T>&, const Var<T>&); \
+    STRATA_EXPLICIT_TEMPLATE int strip_aux_heads<T>(Module<T>&);
+STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
+#undef STRATA_INSTANTIATE_
+}  // namespace strata::nn
+#endif

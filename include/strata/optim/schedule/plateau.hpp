@@ -116,7 +116,8 @@ public:
     /// Restores a state() (and the optimizer's lrs); throws ArgumentError on a state of the wrong size.
     /// @throws ArgumentError on a state of the wrong size or a changed group count.
     void load_state(const std::vector<double>& state) {
-        check<ArgumentError>(state.size() == 4 + min_lrs_.size() && opt_->group_count() == min_lrs_.size(),
+        check<ArgumentError>(state.size() >= 4 && state.size() - 4 == min_lrs_.size() &&
+                                 opt_->group_count() == min_lrs_.size(),
                              "ReduceLROnPlateau: state has ", state.size(), " values, expected ",
                              4 + min_lrs_.size());
         last_epoch_ = static_cast<index_t>(state[0]);
