@@ -8,6 +8,7 @@
 //
 // Options: --steps N (timed steps, default 20)  --warmup N (untimed first steps, default 3)
 //          --batch N (global batch, default 64)  --bucket-mb X (gradient bucket size, default 25)
+//          --overlap 0|1 (start each bucket's allreduce during backward, GradientAverager::overlap_backward)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -34,6 +35,7 @@ struct Config {
     long warmup = 3;
     index_t batch = 64;
     double bucket_mb = 25;
+    bool overlap = false;
 };
 
 Config parse(int argc, char** argv) {
@@ -46,6 +48,7 @@ Config parse(int argc, char** argv) {
         else if (a == "--warmup") c.warmup = std::atol(v);
         else if (a == "--batch") c.batch = std::atol(v);
         else if (a == "--bucket-mb") c.bucket_mb = std::atof(v);
+        else if (a == "--overlap") c.overlap = std::atol(v) != 0;
         else throw ArgumentError("distributed_scaling: unknown option " + a);
     }
     check<ArgumentError>(c.steps > 0 && c.warmup >= 0 && c.batch > 0 && c.bucket_mb > 0,
@@ -66,8 +69,10 @@ int run(const MpiContext& mpi, const Config& cfg) {
     model->train();
     broadcast_parameters(*model, world);
     optim::SGD<float> sgd(model->parameters(), optim::SGDOptions(0.01).momentum(0.9));
+    Tape tape;  // before the averager, which detaches from it when destroyed
     GradientAverager<float> averager(model->parameters(), world,
                                      static_cast<std::size_t>(cfg.bucket_mb * 1024 * 1024));
+    if (cfg.overlap) averager.overlap_backward(&tape);
 
     Generator gen(1000 + static_cast<std::uint64_t>(world.rank()));
     Tensor<float> images(Shape{local_batch, 1, 28, 28});
@@ -75,7 +80,6 @@ int run(const MpiContext& mpi, const Config& cfg) {
     std::vector<index_t> labels(static_cast<std::size_t>(local_batch));
     for (auto& l : labels) l = static_cast<index_t>(gen.below(10));
 
-    Tape tape;
     double comm = 0;
     std::chrono::steady_clock::time_point start;
     for (long step = 0; step < cfg.warmup + cfg.steps; ++step) {
@@ -101,10 +105,10 @@ int run(const MpiContext& mpi, const Config& cfg) {
     threads = omp_get_max_threads();
 #endif
     root_printf("distributed_scaling: ResNet-18 (%lld parameters in %zu tensors), 1x28x28, global batch %lld = %d "
-                "rank(s) x %lld, %d thread(s) per rank, %zu bucket(s) of <= %.0f MB\n",
+                "rank(s) x %lld, %d thread(s) per rank, %zu bucket(s) of <= %.0f MB, averaging %s backward\n",
                 static_cast<long long>(model->parameter_count()), model->parameters().size(),
                 static_cast<long long>(cfg.batch), world.size(), static_cast<long long>(local_batch), threads,
-                averager.bucket_count(), cfg.bucket_mb);
+                averager.bucket_count(), cfg.bucket_mb, cfg.overlap ? "overlapped with" : "after");
     root_printf("  %ld timed steps in %.2f s: %.1f images/s, %.1f ms per step, gradient averaging %.1f ms per "
                 "step (%.0f%%)\n",
                 cfg.steps, wall, static_cast<double>(cfg.batch * cfg.steps) / wall, 1e3 * wall / cfg.steps,

@@ -118,7 +118,22 @@ public:
         auto* slot = new (arena_.allocate(sizeof(detail::VarSlot)))
             detail::VarSlot{p.value.data(), p.grad.data(), p.value.shape(), p.requires_grad, std::is_same_v<T, double>};
         if (!p.requires_grad) slot->grad = nullptr;
+        if (ready_hook_ && p.requires_grad && grad_enabled_) mark_parameter(p.grad.data());
         return Var<T>(this, slot, generation_);
+    }
+
+    /// The gradient-ready hook: a function called during backward with `context` and a parameter's gradient
+    /// memory (`Parameter::grad.data()`) as soon as that gradient is final, i.e. right after the last node that
+    /// can accumulate into it has run (every node recorded after the parameter's first `parameter(p)` call of the
+    /// step), and at the latest when backward ends. Called once per parameter bound with parameter() since the
+    /// last rewind (with requires_grad and gradients enabled), parameters bound earlier first last. Lets
+    /// distributed::GradientAverager start a bucket's allreduce while backward goes on. nullptr switches it
+    /// off (the default; then parameter() records nothing and backward is unchanged).
+    using GradientReadyHook = void (*)(void* context, const void* grad);
+    void set_gradient_ready_hook(GradientReadyHook hook, void* context) {
+        ready_hook_ = hook;
+        ready_context_ = context;
+        ready_marks_.clear();
     }
 
     /// For op authors: a new value of `shape` with uninitialised arena memory.
@@ -179,6 +194,7 @@ public:
     void rewind() {
         arena_.rewind();
         nodes_.clear();
+        ready_marks_.clear();
         ++generation_;
         backward_done_ = false;
     }
@@ -219,9 +235,28 @@ private:
                              "backward() was already run on this tape; call rewind() before the next step");
         backward_done_ = true;
         if (detect_anomaly_) return run_backward_checked();
+        std::size_t marks = ready_marks_.size();
+        fire_ready(marks, nodes_.size());
         for (std::size_t i = nodes_.size(); i-- > 0;) {
             detail::Node* node = nodes_[i];
             if (node->output->grad != nullptr) node->backward();
+            fire_ready(marks, i);
+        }
+    }
+
+    /// The first parameter() binding of a parameter this step: gradients accumulate only in nodes recorded
+    /// after it. A parameter bound again later (weight sharing, a module called twice) keeps its first mark.
+    void mark_parameter(const void* grad) {
+        for (const ReadyMark& m : ready_marks_)
+            if (m.grad == grad) return;
+        ready_marks_.push_back(ReadyMark{nodes_.size(), grad});
+    }
+    /// Calls the hook for the marks (taken from the back, `marks` of them left) whose readers all have index
+    /// >= `done`, i.e. have run.
+    void fire_ready(std::size_t& marks, std::size_t done) {
+        while (marks > 0 && ready_marks_[marks - 1].first_reader >= done) {
+            --marks;
+            ready_hook_(ready_context_, ready_marks_[marks].grad);
         }
     }
 
@@ -241,9 +276,14 @@ private:
             ~Reset() { t.in_backward_ = false; }
         } reset{*this};
         in_backward_ = true;
+        std::size_t marks = ready_marks_.size();
+        fire_ready(marks, nodes_.size());
         for (std::size_t i = nodes_.size(); i-- > 0;) {
             detail::Node* node = nodes_[i];
-            if (node->output->grad == nullptr) continue;
+            if (node->output->grad == nullptr) {
+                fire_ready(marks, i);
+                continue;
+            }
             touched_.clear();
             node->backward();
             for (const detail::VarSlot* s : touched_) {
@@ -255,6 +295,7 @@ private:
                                                       ") wrote a non-finite gradient at element ", bad,
                                                       " of an input of shape ", s->shape));
             }
+            fire_ready(marks, i);
         }
     }
 
@@ -266,6 +307,13 @@ private:
     bool detect_anomaly_ = false;
     bool in_backward_ = false;
     std::vector<detail::VarSlot*> touched_;
+    struct ReadyMark {
+        std::size_t first_reader;  // index of the first node recorded after the parameter's first binding
+        const void* grad;
+    };
+    GradientReadyHook ready_hook_ = nullptr;
+    void* ready_context_ = nullptr;
+    std::vector<ReadyMark> ready_marks_;  // in binding order, so first_reader is non-decreasing
 };
 
 /// Turns recording off for its lifetime (evaluation): ops still compute values but record no nodes.

@@ -138,6 +138,14 @@ public:
         if (request == MPI_REQUEST_NULL) return;
         detail::check_mpi(MPI_Wait(&request, MPI_STATUS_IGNORE), "MPI_Wait");
     }
+    /// Lets MPI progress a request from start_allreduce_sum without blocking; true once it has completed (then
+    /// the request is MPI_REQUEST_NULL). No-op, true, for MPI_REQUEST_NULL.
+    static bool test(MPI_Request& request) {
+        if (request == MPI_REQUEST_NULL) return true;
+        int done = 0;
+        detail::check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+        return done != 0;
+    }
     /// Blocks until every rank of the group has called barrier().
     void barrier() const {
         if (mpi_) detail::check_mpi(MPI_Barrier(comm_), "MPI_Barrier");

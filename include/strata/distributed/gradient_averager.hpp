@@ -7,13 +7,17 @@
 /// and an in-place nonblocking sum (MPI_Iallreduce(MPI_IN_PLACE, ..., MPI_SUM)) is started, so packing bucket
 /// k+1 overlaps the transfer of bucket k; then each bucket is waited for, scaled by 1/size and unpacked into
 /// the gradients. Buckets hold the parameters in reverse registration order, the order in which backward
-/// finishes them (the overlap with backward itself needs a tape hook; see docs/distributed.md).
+/// finishes them. Optionally (overlap_backward()), a bucket's allreduce starts during backward, as soon as the
+/// tape reports all its gradients final (Tape::set_gradient_ready_hook), as PyTorch's DDP does.
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "strata/autograd/parameter.hpp"
+#include "strata/autograd/tape.hpp"
 #include "strata/distributed/communicator.hpp"
 
 namespace strata::distributed {
@@ -82,10 +86,34 @@ public:
             buckets_.push_back(std::move(b));
         }
         requests_.assign(buckets_.size(), MPI_REQUEST_NULL);
+        for (std::size_t b = 0; b < buckets_.size(); ++b)
+            for (Parameter<T>* p : buckets_[b].params) bucket_of_.push_back({p->grad.data(), b});
+        std::sort(bucket_of_.begin(), bucket_of_.end(),
+                  [](const GradBucket& x, const GradBucket& y) { return std::less<const void*>()(x.grad, y.grad); });
         check_same_layout();
     }
     GradientAverager(const GradientAverager&) = delete;
     GradientAverager& operator=(const GradientAverager&) = delete;
+    ~GradientAverager() {
+        if (tape_) tape_->set_gradient_ready_hook(nullptr, nullptr);
+    }
+
+    /// Overlaps the averaging with backward on `tape` (nullptr: stop): from now on, each bucket's allreduce
+    /// starts during `loss.backward()` as soon as the tape reports all of its gradients final, in bucket order
+    /// on every rank; average() then finishes what is left and waits. The model's parameters must reach the
+    /// tape through Tape::parameter() (modules do) and each step must run one backward per average() (no
+    /// gradient accumulation over several backward calls). The results are the same as without overlap.
+    /// Keep the tape alive while it is set, or set nullptr first; the averager's destructor unsets it.
+    void overlap_backward(Tape* tape) {
+        if (tape_) tape_->set_gradient_ready_hook(nullptr, nullptr);
+        tape_ = tape;
+        if (tape_ && comm_.size() > 1) tape_->set_gradient_ready_hook(&GradientAverager::on_ready, this);
+        reset_step();
+    }
+    /// The tape overlap_backward() attached to, or nullptr.
+    Tape* overlapped_tape() const { return tape_; }
+    /// Buckets whose allreduce has started this step (with overlap, during backward; 0 after average()).
+    std::size_t buckets_started() const { return started_; }
 
     /// Replaces every gradient by its mean over the ranks (sum / size). Collective: every rank must call it once
     /// per step. Accumulates the time spent into seconds().
@@ -93,18 +121,20 @@ public:
         const auto start = std::chrono::steady_clock::now();
         const int n = comm_.size();
         if (n > 1) {
-            for (std::size_t b = 0; b < buckets_.size(); ++b) {
-                pack(buckets_[b]);
-                requests_[b] = comm_.start_allreduce_sum(buckets_[b].buffer.data(), buckets_[b].numel);
-            }
+            // Without overlap no bucket has started; with it, start those whose gradients were never bound.
+            for (std::size_t b = started_; b < buckets_.size(); ++b) start_bucket(b);
+            started_ = buckets_.size();
             const T scale = T(1) / static_cast<T>(n);
             for (std::size_t b = 0; b < buckets_.size(); ++b) {
                 Communicator::wait(requests_[b]);
                 unpack(buckets_[b], scale);
             }
         }
-        last_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        reset_step();
+        last_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() +
+                        overlap_seconds_;
         seconds_ += last_seconds_;
+        overlap_seconds_ = 0;
         ++calls_;
     }
 
@@ -118,7 +148,8 @@ public:
     std::size_t bucket_bytes() const { return bucket_bytes_; }
     /// The communicator.
     Communicator communicator() const { return comm_; }
-    /// Total seconds spent in average() (packing, communication, unpacking) since construction or reset.
+    /// Total seconds spent averaging (packing, communication, unpacking: in average(), and with overlap also in
+    /// the hook during backward) since construction or reset.
     double seconds() const { return seconds_; }
     /// Seconds of the last average() call.
     double last_seconds() const { return last_seconds_; }
@@ -144,7 +175,37 @@ private:
         std::vector<Parameter<T>*> params;
         index_t numel = 0;
         std::vector<T> buffer;
+        std::size_t ready = 0;  // gradients reported final this step (overlap)
     };
+    struct GradBucket {
+        const void* grad;
+        std::size_t bucket;
+    };
+
+    void start_bucket(std::size_t b) {
+        pack(buckets_[b]);
+        requests_[b] = comm_.start_allreduce_sum(buckets_[b].buffer.data(), buckets_[b].numel);
+    }
+    /// The tape's hook: counts the gradient in its bucket and starts, in bucket order, every bucket that is
+    /// complete; then lets MPI progress the started ones.
+    static void on_ready(void* self_ptr, const void* grad) {
+        auto& self = *static_cast<GradientAverager*>(self_ptr);
+        const auto start = std::chrono::steady_clock::now();
+        const auto it = std::lower_bound(
+            self.bucket_of_.begin(), self.bucket_of_.end(), grad,
+            [](const GradBucket& x, const void* g) { return std::less<const void*>()(x.grad, g); });
+        if (it == self.bucket_of_.end() || it->grad != grad) return;  // not averaged (requires_grad false)
+        ++self.buckets_[it->bucket].ready;
+        while (self.started_ < self.buckets_.size() &&
+               self.buckets_[self.started_].ready == self.buckets_[self.started_].params.size())
+            self.start_bucket(self.started_++);
+        for (std::size_t b = 0; b < self.started_; ++b) Communicator::test(self.requests_[b]);
+        self.overlap_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    void reset_step() {
+        for (Bucket& b : buckets_) b.ready = 0;
+        started_ = 0;
+    }
 
     static void pack(Bucket& b) {
         T* dst = b.buffer.data();
@@ -181,6 +242,10 @@ private:
     std::size_t bucket_bytes_;
     std::vector<Bucket> buckets_;
     std::vector<MPI_Request> requests_;
+    std::vector<GradBucket> bucket_of_;  // sorted by gradient address
+    Tape* tape_ = nullptr;
+    std::size_t started_ = 0;  // buckets whose allreduce has started this step
+    double overlap_seconds_ = 0;
     double seconds_ = 0;
     double last_seconds_ = 0;
     long calls_ = 0;
