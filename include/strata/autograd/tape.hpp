@@ -126,7 +126,7 @@ public:
     /// memory (`Parameter::grad.data()`) as soon as that gradient is final, i.e. right after the last node that
     /// can accumulate into it has run (every node recorded after the parameter's first `parameter(p)` call of the
     /// step), and at the latest when backward ends. Called once per parameter bound with parameter() since the
-    /// last rewind (with requires_grad and gradients enabled), parameters bound earlier first last. Lets
+    /// last rewind (with requires_grad and gradients enabled), in reverse order of first binding. Lets
     /// distributed::GradientAverager start a bucket's allreduce while backward goes on. nullptr switches it
     /// off (the default; then parameter() records nothing and backward is unchanged).
     using GradientReadyHook = void (*)(void* context, const void* grad);
@@ -280,22 +280,21 @@ private:
         fire_ready(marks, nodes_.size());
         for (std::size_t i = nodes_.size(); i-- > 0;) {
             detail::Node* node = nodes_[i];
-            if (node->output->grad == nullptr) {
-                fire_ready(marks, i);
-                continue;
-            }
-            touched_.clear();
-            node->backward();
-            for (const detail::VarSlot* s : touched_) {
-                if (s == node->output || s->grad == nullptr) continue;
-                const index_t bad = detail::first_non_finite(s->grad, s->shape.numel(), s->is_double);
-                if (bad >= 0)
-                    throw NumericError(detail::concat("anomaly: the backward of op '", node->name, "' (node ", i,
-                                                      " of ", nodes_.size(),
-                                                      ") wrote a non-finite gradient at element ", bad,
-                                                      " of an input of shape ", s->shape));
-            }
+            if (node->output->grad != nullptr) check_backward(node, i);
             fire_ready(marks, i);
+        }
+    }
+    /// Anomaly mode: runs node `i`'s backward and checks every gradient it wrote.
+    void check_backward(detail::Node* node, std::size_t i) {
+        touched_.clear();
+        node->backward();
+        for (const detail::VarSlot* s : touched_) {
+            if (s == node->output || s->grad == nullptr) continue;
+            const index_t bad = detail::first_non_finite(s->grad, s->shape.numel(), s->is_double);
+            if (bad >= 0)
+                throw NumericError(detail::concat("anomaly: the backward of op '", node->name, "' (node ", i, " of ",
+                                                  nodes_.size(), ") wrote a non-finite gradient at element ", bad,
+                                                  " of an input of shape ", s->shape));
         }
     }
 
