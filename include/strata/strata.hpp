@@ -52,10 +52,12 @@
 #include "strata/models/resnet.hpp"
 
 #include "strata/optim/adam.hpp"
+#include "strata/optim/any_optimizer.hpp"
 #include "strata/optim/clip.hpp"
 #include "strata/optim/param_groups.hpp"
 #include "strata/optim/rmsprop.hpp"
 #include "strata/optim/schedule.hpp"
+#include "strata/optim/schedule/by_name.hpp"
 #include "strata/optim/sgd.hpp"
 
 #include "strata/data/cifar10.hpp"
@@ -66,14 +68,6 @@
 #include "strata/io/checkpoint.hpp"
 #include "strata/io/npz.hpp"
 
-#include "strata/train/config.hpp"
-#include "strata/train/data.hpp"
 #include "strata/train/evaluate.hpp"
-#include "strata/train/loop.hpp"
-#include "strata/train/metrics.hpp"
-#include "strata/train/optimizers.hpp"
-#include "strata/train/progress.hpp"
-#include "strata/train/schedules.hpp"
-#include "strata/train/signals.hpp"
 #include "strata/train/state.hpp"
 #include "strata/train/trainer.hpp"

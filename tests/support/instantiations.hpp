@@ -11,4 +11,3 @@
 #endif
 #define STRATA_INSTANTIATE_TEMPLATES
 #include "strata/strata.hpp"
-#include "strata/experiment/grad_norms.hpp"

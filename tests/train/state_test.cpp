@@ -1,4 +1,4 @@
-// Tests of train/state.hpp: a checkpoint of the full training state (model, optimizer, schedule, loader,
+// Tests of train/state.hpp and train/trainer.hpp: a checkpoint of the full training state (model, optimizer, schedule, loader,
 // generators of the default RNG and of Dropout, progress) taken in the middle of training, restored into freshly
 // built objects, continues bit for bit like the original; and mismatches are refused with clear errors.
 
@@ -14,7 +14,8 @@
 #include "strata/nn/dropout.hpp"
 #include "strata/nn/linear.hpp"
 #include "strata/nn/sequential.hpp"
-#include "strata/train/schedules.hpp"
+#include "strata/optim/any_optimizer.hpp"
+#include "strata/optim/schedule/by_name.hpp"
 #include "strata/train/state.hpp"
 #include "strata/train/trainer.hpp"
 #include "train_test_util.hpp"
@@ -37,26 +38,52 @@ std::unique_ptr<nn::Module<float>> small_net(std::uint64_t seed) {
     return net;
 }
 
+/// What a run is built from: an optimizer and a schedule picked by name.
+struct RunConfig {
+    std::string optimizer = "sgd";
+    std::string schedule = "cosine";
+    index_t warmup = 0;
+    index_t batch_size = 12;
+    index_t epochs = 3;
+    double lr = 0.05;
+    /// The text a checkpoint stores for this configuration.
+    std::string text() const { return "optimizer=" + optimizer + "\nschedule=" + schedule + "\n"; }
+};
+
+std::unique_ptr<optim::AnyOptimizer<float>> make_opt(const RunConfig& c, nn::Module<float>& model) {
+    return optim::make_optimizer<float>(optim::OptimizerSpec(c.optimizer).lr(c.lr).momentum(0.9).weight_decay(5e-4),
+                                        optim::split_weight_decay(model.named_parameters()));
+}
+
+optim::ScheduleDriver make_sched(const RunConfig& c, optim::LrControl& control, index_t steps_per_epoch) {
+    return optim::make_schedule(optim::ScheduleSpec(c.schedule)
+                                    .total_steps(c.epochs * steps_per_epoch)
+                                    .max_lr(c.lr)
+                                    .warmup(c.warmup)
+                                    .step_size(steps_per_epoch),
+                                control);
+}
+
 /// Everything one training run holds, built from a seed (different seeds: different weights and generators).
 struct Rig {
-    TrainConfig config;
+    RunConfig config;
     std::unique_ptr<nn::Module<float>> model;
-    std::unique_ptr<TrainOptimizer> opt;
+    std::unique_ptr<optim::AnyOptimizer<float>> opt;
     std::unique_ptr<data::DataLoader> loader;
     optim::ScheduleDriver sched;
-    std::unique_ptr<Trainer> trainer;
+    std::unique_ptr<Trainer<float>> trainer;
     TrainProgress progress;
 
-    Rig(const data::Dataset& d, const TrainConfig& c, std::uint64_t init_seed) : config(c) {
+    Rig(const data::Dataset& d, const RunConfig& c, std::uint64_t init_seed) : config(c) {
         model = small_net(init_seed);
-        opt = make_optimizer(config, *model);
+        opt = make_opt(config, *model);
         data::LoaderOptions lo;
         lo.batch_size = config.batch_size;
-        lo.seed = config.seed;
+        lo.seed = 0;
         lo.augment.crop_padding = 1;
         loader = std::make_unique<data::DataLoader>(d, lo);
-        sched = make_schedule(config, opt->control(), loader->num_batches());
-        trainer = std::make_unique<Trainer>(*model, *opt, sched);
+        sched = make_sched(config, opt->control(), loader->num_batches());
+        trainer = std::make_unique<Trainer<float>>(*model, *opt, sched);
     }
 
     /// `n` steps, crossing epoch ends; returns the losses.
@@ -88,13 +115,11 @@ bool same_bits(const Tensor<float>& a, const Tensor<float>& b) {
     return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<std::size_t>(a.numel())) == 0;
 }
 
-TrainConfig config_with(const std::string& optimizer, const std::string& schedule, index_t warmup) {
-    TrainConfig c;
+RunConfig config_with(const std::string& optimizer, const std::string& schedule, index_t warmup) {
+    RunConfig c;
     c.optimizer = optimizer;
     c.schedule = schedule;
     c.warmup = warmup;
-    c.batch_size = 12;
-    c.epochs = 3;
     c.lr = optimizer == "sgd" ? 0.05 : 0.002;
     return c;
 }
@@ -108,12 +133,12 @@ TEST_CASE("a restored training state continues bit for bit", "[train][state]") {
                                                         std::make_tuple(std::string("rmsprop"), std::string("step"), 2),
                                                         std::make_tuple(std::string("adam"), std::string("plateau"), 0));
     CAPTURE(optimizer, schedule);
-    const TrainConfig c = config_with(optimizer, schedule, warmup);
+    const RunConfig c = config_with(optimizer, schedule, warmup);
 
     Rig original(d, c, 1);
     original.steps(6);  // into the second epoch
     const io::Checkpoint saved = io::Checkpoint::from_bytes(
-        make_training_checkpoint(*original.model, *original.opt, original.sched, original.progress, to_text(c)).to_bytes());
+        make_training_checkpoint(*original.model, *original.opt, original.sched, original.progress, c.text()).to_bytes());
     const std::vector<double> expected = original.steps(5);
 
     Rig restored(d, c, 99);  // other weights, other dropout generator
@@ -122,7 +147,7 @@ TEST_CASE("a restored training state continues bit for bit", "[train][state]") {
     CHECK(restored.progress.epoch == 1);
     CHECK(restored.progress.loader == data::LoaderState{1, 2});
     CHECK(restored.progress.samples == 24);
-    CHECK(from_text(training_config_text(saved)).optimizer == optimizer);
+    CHECK(training_config_text(saved) == c.text());
     const std::vector<double> got = restored.steps(5);
     CHECK(got == expected);
     auto a = original.model->named_parameters();
@@ -178,8 +203,8 @@ TEST_CASE("load_training_checkpoint refuses checkpoints of another run", "[train
     SECTION("another model") {
         Rig other(d, config_with("sgd", "cosine", 0), 1);
         auto model = models::make_model<float>("resnet8", models::ModelSpec().input_size(8));
-        auto opt = make_optimizer(other.config, *model);
-        auto sched = make_schedule(other.config, opt->control(), 2);
+        auto opt = make_opt(other.config, *model);
+        auto sched = make_sched(other.config, opt->control(), 2);
         CHECK_THROWS_AS(load_training_checkpoint(ck, *model, *opt, sched, other.progress), Error);
     }
 }

@@ -37,10 +37,11 @@ struct TrainProgress {
 namespace detail {
 
 /// Every Dropout module of `model` with its path.
-inline std::vector<std::pair<std::string, nn::Dropout<float>*>> dropout_modules(nn::Module<float>& model) {
-    std::vector<std::pair<std::string, nn::Dropout<float>*>> out;
+template <class T>
+std::vector<std::pair<std::string, nn::Dropout<T>*>> dropout_modules(nn::Module<T>& model) {
+    std::vector<std::pair<std::string, nn::Dropout<T>*>> out;
     for (auto& [path, m] : model.named_modules())
-        if (auto* d = dynamic_cast<nn::Dropout<float>*>(m)) out.emplace_back(path.empty() ? "root" : path, d);
+        if (auto* d = dynamic_cast<nn::Dropout<T>*>(m)) out.emplace_back(path.empty() ? "root" : path, d);
     return out;
 }
 
@@ -54,9 +55,9 @@ inline std::string schedule_kind(const optim::ScheduleDriver& driver) {
 }  // namespace detail
 
 /// A checkpoint of the whole training state (see the file comment). `Opt` is any optimizer with
-/// state_tensors() (optim::Optimizer, TrainOptimizer).
-template <class Opt>
-io::Checkpoint make_training_checkpoint(nn::Module<float>& model, Opt& optimizer, const optim::ScheduleDriver& schedule,
+/// state_tensors() (optim::Optimizer, optim::AnyOptimizer).
+template <class T, class Opt>
+io::Checkpoint make_training_checkpoint(nn::Module<T>& model, Opt& optimizer, const optim::ScheduleDriver& schedule,
                                         const TrainProgress& progress, const std::string& config_text) {
     io::Checkpoint ck = io::Checkpoint::from_module(model);
     ck.add_optimizer(optimizer);
@@ -91,8 +92,8 @@ inline std::string training_config_text(const io::Checkpoint& ck) {
 /// module without its generator. The small entries (progress, generators, schedule state) are read first, and
 /// the model and the optimizer are each validated completely before they are written; but an error in the
 /// optimizer part can leave the model already restored (rebuild the objects before using them after an error).
-template <class Opt>
-void load_training_checkpoint(const io::Checkpoint& ck, nn::Module<float>& model, Opt& optimizer,
+template <class T, class Opt>
+void load_training_checkpoint(const io::Checkpoint& ck, nn::Module<T>& model, Opt& optimizer,
                               optim::ScheduleDriver& schedule, TrainProgress& progress) {
     training_config_text(ck);
     const std::string kind = ck.get_string("sched.kind");

@@ -7,7 +7,9 @@
 /// runs the two halves separately (forward_backward(), then averages the gradients over the ranks, then apply()),
 /// and so can a loop that checks the loss before it lets the optimizer step.
 
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "strata/autograd/tape.hpp"
 #include "strata/data/data_loader.hpp"
@@ -15,7 +17,7 @@
 #include "strata/optim/clip.hpp"
 #include "strata/optim/schedule/driver.hpp"
 #include "strata/train/evaluate.hpp"
-#include "strata/train/optimizers.hpp"
+#include "strata/optim/any_optimizer.hpp"
 
 namespace strata::train {
 
@@ -27,11 +29,13 @@ struct StepResult {
 };
 
 /// Runs training steps of `model` with `optimizer` and `schedule` (all borrowed; they must outlive the Trainer).
+/// The optimizer is any optim::AnyOptimizer<T> (optim::make_optimizer builds one by name).
+template <class T>
 class Trainer {
 public:
     /// A trainer with the loss `loss` and, when clip_grad_norm > 0, gradient clipping to that global L2 norm.
     /// Throws ArgumentError on a negative clip_grad_norm.
-    Trainer(nn::Module<float>& model, TrainOptimizer& optimizer, optim::ScheduleDriver& schedule,
+    Trainer(nn::Module<T>& model, optim::AnyOptimizer<T>& optimizer, optim::ScheduleDriver& schedule,
             nn::DeepSupervisionOptions loss = {}, double clip_grad_norm = 0.0)
         : model_(&model), optimizer_(&optimizer), schedule_(&schedule), loss_(std::move(loss)),
           clip_(clip_grad_norm), params_(optimizer.parameters()) {
@@ -54,9 +58,16 @@ public:
     StepResult forward_backward(const data::Batch& batch, double progress = 0.0) {
         model_->train();
         tape_.rewind();
-        const Var<float> x = tape_.constant(batch.images);
-        const nn::Outputs<float> out = nn::forward_with_aux(*model_, x);
-        const Var<float> loss = loss_(out, batch.labels, progress);
+        Var<T> x;
+        if constexpr (std::is_same_v<T, float>) {
+            x = tape_.constant(batch.images);
+        } else {
+            input_ = Tensor<T>(batch.images.shape());
+            for (index_t i = 0; i < input_.numel(); ++i) input_.data()[i] = static_cast<T>(batch.images.data()[i]);
+            x = tape_.constant(input_);
+        }
+        const nn::Outputs<T> out = nn::forward_with_aux(*model_, x);
+        const Var<T> loss = loss_(out, batch.labels, progress);
         optimizer_->zero_grad();
         loss.backward();
         StepResult r;
@@ -79,21 +90,22 @@ public:
     /// The tape (also usable for evaluation between steps; set_detect_anomaly() turns anomaly mode on).
     Tape& tape() { return tape_; }
     /// The parameters the optimizer updates (and clipping sees).
-    const std::vector<Parameter<float>*>& parameters() const { return params_; }
+    const std::vector<Parameter<T>*>& parameters() const { return params_; }
     /// The loss function.
-    const nn::DeepSupervisionLoss<float>& loss() const { return loss_; }
+    const nn::DeepSupervisionLoss<T>& loss() const { return loss_; }
     /// The global gradient norm before clipping at the latest step (0 without clipping).
     double last_grad_norm() const { return last_grad_norm_; }
 
 private:
-    nn::Module<float>* model_;
-    TrainOptimizer* optimizer_;
+    nn::Module<T>* model_;
+    optim::AnyOptimizer<T>* optimizer_;
     optim::ScheduleDriver* schedule_;
-    nn::DeepSupervisionLoss<float> loss_;
+    nn::DeepSupervisionLoss<T> loss_;
     double clip_;
-    std::vector<Parameter<float>*> params_;
+    std::vector<Parameter<T>*> params_;
     double last_grad_norm_ = 0;
     Tape tape_;
+    Tensor<T> input_;  // the batch converted to T (T other than float)
 };
 
 }  // namespace strata::train

@@ -1,0 +1,331 @@
+// train_mnist: trains a strata model on Fashion-MNIST (or any MNIST-format folder) from the command line, with
+// progress display, per-epoch test accuracy, JSON-lines metrics, atomic checkpoints and exact resumption.
+//
+//   train_mnist                                   # the recipe: ResNet-18, SGD 0.05 + cosine, batch 128, 1 epoch
+//   train_mnist --model resnet20 --epochs 10 --augment on --checkpoint run.ck --metrics run.jsonl
+//   train_mnist --checkpoint run.ck --resume      # continue an interrupted run exactly (Ctrl-C saves first)
+//   mpirun -np 2 train_mnist --distributed        # data-parallel over 2 processes (built with MPI only)
+//
+// Exit status: 0 done, 1 error (a message names the problem), CLI11's codes for bad arguments, 3 training
+// diverged (a non-finite loss, or --detect-anomaly found a non-finite value; the checkpoint keeps the last good
+// state), 130 interrupted.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include <strata/io/checkpoint.hpp>
+#include <strata/models/registry.hpp>
+#include "data.hpp"
+#include "loop.hpp"
+#include "parallel.hpp"
+
+#if STRATA_HAS_MPI  // defined by the strata::distributed target, which CMake creates only when it finds MPI
+#include <strata/distributed/context.hpp>
+#include "mpi_parallel.hpp"
+#endif
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+
+namespace {
+
+using namespace strata;
+
+bool stderr_is_terminal() {
+#if defined(__unix__) || defined(__APPLE__)
+    return ::isatty(STDERR_FILENO) == 1;
+#else
+    return false;
+#endif
+}
+
+/// Fails early (before any training) when the checkpoint could never be saved: its folder is missing, or the
+/// path is a folder. Creates nothing.
+void check_checkpoint_path(const std::string& path) {
+    if (path.empty()) return;
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    check<ArgumentError>(!fs::is_directory(path, ec), "--checkpoint ", path, " is a directory, not a file path");
+    fs::path dir = fs::path(path).parent_path();
+    if (dir.empty()) dir = ".";
+    check<IoError>(fs::is_directory(dir, ec), "--checkpoint ", path, ": the directory ", dir.string(),
+                   " does not exist");
+}
+
+std::string model_help() {
+    std::string names;
+    for (const auto& n : models::model_names()) names += (names.empty() ? "" : ", ") + n;
+    return "Model: " + names + " (ResNet/plain nets also with an -aux suffix: auxiliary heads)";
+}
+
+int threads_in_use() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/// Exit status of a run that stopped on a non-finite value.
+constexpr int exit_diverged = 3;
+
+/// What main() parsed besides the TrainConfig.
+struct Command {
+    train::TrainConfig cfg;
+    bool resume = false;
+    std::vector<std::string> given;  ///< the options given on the command line (for --resume)
+};
+
+/// Prints the divergence report (rank 0; another rank only its own anomaly message) and returns exit_diverged.
+int report_divergence(const train::TrainingRun& run, const train::TrainConfig& cfg) {
+    const train::Divergence& d = run.divergence();
+    const train::DataParallel* par = run.parallel();
+    if (par && !par->is_root()) {
+        if (d.anomaly && d.what.rfind("anomaly:", 0) == 0)
+            std::fprintf(stderr, "train_mnist: rank %d: %s\n", par->rank(), d.what.c_str());
+        return exit_diverged;
+    }
+    std::string saved;
+    std::error_code ec;
+    if (cfg.checkpoint.empty())
+        saved = "no --checkpoint was given";
+    else if (!std::filesystem::exists(cfg.checkpoint, ec))
+        saved = "nothing was saved to " + cfg.checkpoint;
+    else if (run.last_saved_step() >= 0)
+        saved = cfg.checkpoint + " was not overwritten: it keeps the last good state (step " +
+                std::to_string(run.last_saved_step()) + ")";
+    else
+        saved = cfg.checkpoint + " was left as it was before this run";
+    std::fprintf(stderr, "train_mnist: %s. Stopped; %s\n", train::describe(d, cfg).c_str(), saved.c_str());
+    return exit_diverged;
+}
+
+/// Everything after parsing: loads the data, builds (or resumes) the run, trains, reports. `parallel` is null
+/// for a single-process run; `threads` overrides cfg.threads when positive (a rank's share of the cores).
+/// Returns the exit status; throws strata::Error on bad options, data or checkpoints.
+int train_main(Command cmd, train::DataParallel* parallel, int threads) {
+    train::TrainConfig& cfg = cmd.cfg;
+    const bool root = parallel == nullptr || parallel->is_root();
+    std::optional<io::Checkpoint> saved;
+    if (cmd.resume) {
+        check<ArgumentError>(!cfg.checkpoint.empty(), "--resume needs --checkpoint PATH (the run to continue)");
+        std::error_code ec;
+        check<IoError>(std::filesystem::exists(cfg.checkpoint, ec), "--resume: there is no checkpoint at ",
+                       cfg.checkpoint, " (start without --resume to begin a new run)");
+        saved = io::Checkpoint::load(cfg.checkpoint);  // data-parallel: every rank reads it
+        cfg = train::merge_for_resume(train::from_text(train::training_config_text(*saved)), cfg, cmd.given);
+    }
+    train::validate(cfg);
+    if (root) check_checkpoint_path(cfg.checkpoint);  // only rank 0 writes it
+    train::set_threads(cfg.threads);
+    if (threads > 0 && cfg.threads == 0) train::set_threads(threads);
+
+    const train::TrainData data = train::load_train_data(cfg);
+    train::TrainingRun run(cfg, data.train, data.test, parallel);
+    const int ranks = parallel ? parallel->size() : 1;
+    if (saved) {
+        run.resume(*saved);
+        saved.reset();  // the model and optimizer now hold the state; free the copy
+        if (run.progress().epoch >= cfg.epochs) {
+            if (!cfg.quiet && root)
+                std::printf("train_mnist: %s has already completed %lld of %lld epochs; nothing to do (raise "
+                            "--epochs to train more)\n",
+                            cfg.checkpoint.c_str(), static_cast<long long>(run.progress().epoch),
+                            static_cast<long long>(cfg.epochs));
+            return 0;
+        }
+    }
+    const bool quiet = cfg.quiet || !root;
+    std::unique_ptr<train::MetricsWriter> metrics;
+    if (!cfg.metrics.empty() && root)
+        metrics = cmd.resume ? std::make_unique<train::MetricsWriter>(cfg.metrics, run.progress().epoch)
+                             : std::make_unique<train::MetricsWriter>(cfg.metrics);
+    if (!quiet) {
+        const std::string threads_text =
+            std::to_string(threads_in_use()) + (threads_in_use() == 1 ? " thread" : " threads");
+        const std::string layout = ranks == 1 ? threads_text
+                                              : std::to_string(ranks) + " ranks x " + threads_text + " (batch " +
+                                                    std::to_string(cfg.batch_size / ranks) + " per rank)";
+        std::printf("train_mnist: %s (%lld parameters) on %s: %lld training / %lld test images, %lld steps per "
+                    "epoch of batch %lld, %s lr %g, %s schedule, %lld epoch%s, %s%s%s\n",
+                    cfg.model.c_str(), static_cast<long long>(run.model().parameter_count()), cfg.data_dir.c_str(),
+                    static_cast<long long>(data.train.size()), static_cast<long long>(data.test.size()),
+                    static_cast<long long>(run.steps_per_epoch()), static_cast<long long>(cfg.batch_size),
+                    run.optimizer().control().name().c_str(), cfg.lr, cfg.schedule.c_str(),
+                    static_cast<long long>(cfg.epochs), cfg.epochs == 1 ? "" : "s", layout.c_str(),
+                    cfg.detect_anomaly ? ", anomaly mode" : "",
+                    cmd.resume ? (", resumed at step " + std::to_string(run.progress().step)).c_str() : "");
+        std::fflush(stdout);
+    }
+
+    train::RunOutput out;
+    out.progress = quiet ? nullptr : &std::cerr;
+    out.terminal = stderr_is_terminal();
+    out.log = quiet ? nullptr : &std::cout;
+    out.metrics = metrics.get();
+    const train::RunOutcome outcome = run.run(out);
+    const train::TrainProgress& p = run.progress();
+    if (outcome == train::RunOutcome::diverged) return report_divergence(run, cfg);
+    if (outcome == train::RunOutcome::interrupted) {
+        if (!root) return 130;
+        const std::string why = train::stop_requested()
+                                    ? std::string("interrupted by ") + train::signal_name(train::stop_signal())
+                                    : "stopped after --stop-after " + std::to_string(cfg.stop_after) + " steps";
+        const std::string where = " at step " + std::to_string(p.step) + " (epoch " + std::to_string(p.epoch + 1) +
+                                  ", batch " + std::to_string(p.loader.batch) + " of " +
+                                  std::to_string(run.steps_per_epoch()) + ")";
+        if (cfg.checkpoint.empty())
+            std::fprintf(stderr, "train_mnist: %s%s; no --checkpoint was given, so the progress is lost\n",
+                         why.c_str(), where.c_str());
+        else
+            std::fprintf(stderr, "train_mnist: %s%s; checkpoint saved to %s (continue with --checkpoint %s "
+                         "--resume)\n", why.c_str(), where.c_str(), cfg.checkpoint.c_str(), cfg.checkpoint.c_str());
+        return 130;
+    }
+    if (!quiet && !run.history().empty()) {
+        const train::EpochMetrics& last = run.history().back();
+        std::printf("train_mnist: done after %lld epoch%s (%lld steps): test accuracy %.2f%%\n",
+                    static_cast<long long>(last.epoch), last.epoch == 1 ? "" : "s",
+                    static_cast<long long>(last.step), 100 * last.test_acc);
+        if (parallel && parallel->averaging_calls() > 0) {
+            const double seconds = parallel->averaging_seconds();
+            std::printf("train_mnist: gradient averaging over %d ranks: %.1f ms per step (%.1f%% of the training "
+                        "time)\n",
+                        ranks, 1e3 * seconds / static_cast<double>(parallel->averaging_calls()),
+                        run.training_seconds() > 0 ? 100 * seconds / run.training_seconds() : 0.0);
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Command cmd;
+    train::TrainConfig& cfg = cmd.cfg;
+    std::string augment = "off";
+    bool distributed = false;
+
+    CLI::App app{"Trains a strata classifier on Fashion-MNIST or any MNIST-format dataset; evaluates on the test "
+                 "split after every epoch. Ctrl-C (or SIGTERM) finishes the current step, saves the checkpoint and "
+                 "exits with status 130; --resume continues exactly where it stopped. A diverging run (non-finite "
+                 "loss) stops with status 3 without saving over the last good checkpoint.",
+                 "train_mnist"};
+    app.get_formatter()->column_width(34);
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated option: the last wins
+    app.add_option("-d,--data", cfg.data_dir, "MNIST-format folder (train-/t10k- images/labels, raw or .gz)")
+        ->capture_default_str();
+    app.add_option("-m,--model", cfg.model, model_help())->capture_default_str();
+    app.add_option("--norm", cfg.norm, "batch | none: the model's normalisation layers (none: no batch norm)")
+        ->capture_default_str()->check(CLI::IsMember(train::norm_names()));
+    app.add_option("-e,--epochs", cfg.epochs, "Epochs (a resumed run may raise it)")
+        ->capture_default_str()->check(CLI::Range(1, 1000000));
+    app.add_option("-b,--batch-size", cfg.batch_size, "Training batch size (--distributed: the global batch)")
+        ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+    app.add_option("--eval-batch-size", cfg.eval_batch_size, "Batch size of the test evaluation")
+        ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+    app.add_option("--optimizer", cfg.optimizer, "sgd | adam | adamw | rmsprop")
+        ->capture_default_str()->check(CLI::IsMember(train::optimizer_names()));
+    app.add_option("--lr", cfg.lr, "Learning rate (one-cycle: the peak)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_option("--momentum", cfg.momentum, "SGD/RMSprop momentum; Adam/AdamW beta1")
+        ->capture_default_str()->check(CLI::Range(0.0, 0.999999));
+    app.add_option("--weight-decay", cfg.weight_decay, "Weight decay of conv/linear weights (none on BN, biases)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_flag("--nesterov", cfg.nesterov, "Nesterov momentum (SGD)");
+    app.add_option("--schedule", cfg.schedule, "none | step | multistep | cosine | onecycle | plateau")
+        ->capture_default_str()->check(CLI::IsMember(train::schedule_names()));
+    app.add_option("--warmup", cfg.warmup, "Linear warm-up iterations before the schedule")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_option("--warmup-start", cfg.warmup_start, "LR factor at the first warm-up iteration")
+        ->capture_default_str()->check(CLI::Range(1e-9, 1.0));
+    app.add_option("--step-size", cfg.step_size, "step: epochs between decays (0: ceil(epochs/3))")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_option("--milestones", cfg.milestones, "multistep: epochs of the decays, e.g. 5,8 (default: 50%,75%)")
+        ->delimiter(',')->check(CLI::PositiveNumber)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    app.add_option("--gamma", cfg.gamma, "step/multistep/plateau decay factor")
+        ->capture_default_str()->check(CLI::Range(1e-12, 1.0));
+    app.add_option("--patience", cfg.patience, "plateau: epochs without test-loss improvement")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_option("--augment", augment, "on | off: random crop (--crop-pad) + translation (--translate)")
+        ->capture_default_str()->check(CLI::IsMember({"on", "off"}));
+    app.add_option("--crop-pad", cfg.crop_pad, "Augmentation: random-crop padding (pixels)")
+        ->capture_default_str()->check(CLI::Range(0, 14));
+    app.add_option("--translate", cfg.translate, "Augmentation: max random translation (pixels)")
+        ->capture_default_str()->check(CLI::Range(0, 14));
+    app.add_option("--normalize", cfg.normalize, "auto (training-set statistics) | fashion | mnist | none")
+        ->capture_default_str()->check(CLI::IsMember(train::normalize_names()));
+    app.add_option("--clip-grad-norm", cfg.clip_grad_norm, "Clip the global gradient norm (0: off)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_option("-j,--threads", cfg.threads, "Threads (OpenMP and Eigen; 0: OMP_NUM_THREADS, else all cores or, distributed, this rank's share)")
+        ->capture_default_str()->check(CLI::Range(0, 1024));
+    app.add_option("--seed", cfg.seed, "Seed of the weights, shuffling, augmentation and dropout")->capture_default_str();
+    app.add_option("--limit", cfg.limit, "Use the first N training images (0: all)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_option("--test-limit", cfg.test_limit, "Evaluate on the first N test images (0: all)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_option("--checkpoint", cfg.checkpoint,
+                   "Checkpoint file, saved atomically after every epoch and on Ctrl-C/SIGTERM");
+    app.add_flag("--resume", cmd.resume, "Continue the run saved in --checkpoint (its configuration is kept)");
+    app.add_option("--metrics", cfg.metrics, "Append one JSON line per epoch to this file");
+    app.add_flag("-q,--quiet", cfg.quiet, "No progress or epoch lines");
+    app.add_option("--stop-after", cfg.stop_after, "Stop as if interrupted after N steps in total (testing)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_flag("--detect-anomaly", cfg.detect_anomaly,
+                 "Anomaly mode: stop at the first op whose output or gradient is NaN/Inf, naming it (slower)");
+    app.add_flag("--distributed", distributed,
+                 "Data-parallel over the processes of an MPI job (mpirun -np N train_mnist ...; on by itself "
+                 "when started by mpirun). Needs a build with MPI");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    for (const CLI::Option* opt : app.get_options())
+        if (opt->count() > 0) cmd.given.push_back(opt->get_single_name());
+    cfg.augment = augment == "on";
+    const bool launched = train::mpi_launch_detected();
+
+    // From here on, Ctrl-C/SIGTERM only set a flag: the run stops at its first check, after saving its state.
+    train::StopSignals signals;
+#if STRATA_HAS_MPI
+    if (distributed || launched) {
+        // A failure on one rank must end the whole job (the others may wait in a collective): run_or_abort
+        // prints "strata: rank R of N failed: <message>" and calls MPI_Abort.
+        namespace dist = strata::distributed;
+        dist::MpiContext mpi(&argc, &argv, dist::MpiInit::always);
+        train::MpiDataParallel parallel(mpi.world());
+        return dist::run_or_abort([&] {
+            const char* omp = std::getenv("OMP_NUM_THREADS");
+            const int threads = omp != nullptr && *omp != '\0'
+                                    ? 0
+                                    : train::threads_per_rank(train::ranks_on_this_machine(mpi.world()));
+            return train_main(cmd, &parallel, threads);
+        });
+    }
+#endif
+    try {
+        check<ArgumentError>(!distributed, "--distributed: this train_mnist was built without MPI (CMake did not "
+                             "find it when it was configured); install Open MPI (scripts/install-deps.sh mpi), "
+                             "reconfigure and rebuild, or run without --distributed");
+        check<ArgumentError>(!launched, "train_mnist was started by an MPI launcher (mpirun) but built without MPI: "
+                             "every process would train alone and write the same files; rebuild with MPI "
+                             "(scripts/install-deps.sh mpi) or run it without mpirun");
+        return train_main(std::move(cmd), nullptr, 0);
+    } catch (const strata::Error& e) {
+        std::fprintf(stderr, "train_mnist: error: %s\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "train_mnist: unexpected error: %s\n", e.what());
+        return 1;
+    }
+}
