@@ -38,7 +38,7 @@
 #include "strata/io/checkpoint_format.hpp"
 #include "strata/io/crc32.hpp"
 #include "strata/nn/module.hpp"
-#include "strata/nn/options.hpp"
+#include "strata/core/options.hpp"
 
 namespace strata::io {
 

@@ -3,7 +3,7 @@
 /// Parameter-free layers: ReLU, Flatten, and the pooling layers.
 
 #include "strata/nn/module.hpp"
-#include "strata/nn/options.hpp"
+#include "strata/core/options.hpp"
 #include "strata/ops/avg_pool2d.hpp"
 #include "strata/ops/global_avg_pool2d.hpp"
 #include "strata/ops/max_pool2d.hpp"

@@ -3,7 +3,7 @@
 /// BatchNorm2d<T>: batch normalisation over the channels of [N, C, H, W] (or [N, C]), like torch.nn.BatchNorm2d.
 
 #include "strata/nn/module.hpp"
-#include "strata/nn/options.hpp"
+#include "strata/core/options.hpp"
 #include "strata/ops/batch_norm.hpp"
 
 namespace strata::nn {

@@ -4,7 +4,7 @@
 
 #include "strata/nn/init.hpp"
 #include "strata/nn/module.hpp"
-#include "strata/nn/options.hpp"
+#include "strata/core/options.hpp"
 #include "strata/ops/conv2d.hpp"
 
 namespace strata::nn {

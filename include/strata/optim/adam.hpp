@@ -8,7 +8,7 @@
 #include <cmath>
 #include <utility>
 
-#include "strata/nn/options.hpp"
+#include "strata/core/options.hpp"
 #include "strata/optim/optimizer.hpp"
 
 namespace strata::optim {

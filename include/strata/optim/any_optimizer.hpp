@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "strata/nn/options.hpp"
+#include "strata/core/options.hpp"
 #include "strata/optim/adam.hpp"
 #include "strata/optim/param_groups.hpp"
 #include "strata/optim/rmsprop.hpp"

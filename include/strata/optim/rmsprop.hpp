@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "strata/nn/options.hpp"
+#include "strata/core/options.hpp"
 #include "strata/optim/optimizer.hpp"
 
 namespace strata::optim {

@@ -3,7 +3,7 @@
 /// SGD<T>: stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay, with
 /// exactly the update rule of torch.optim.SGD (PyTorch 1.13, single-tensor implementation).
 
-#include "strata/nn/options.hpp"
+#include "strata/core/options.hpp"
 #include "strata/optim/optimizer.hpp"
 
 namespace strata::optim {

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "strata/nn/options.hpp"
+#include "strata/core/options.hpp"
 #include "strata/optim/schedule.hpp"
 
 namespace strata::optim {

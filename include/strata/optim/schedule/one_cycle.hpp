@@ -8,7 +8,7 @@
 #include <cmath>
 #include <vector>
 
-#include "strata/nn/options.hpp"
+#include "strata/core/options.hpp"
 #include "strata/optim/schedule/base.hpp"
 
 namespace strata::optim {

@@ -8,7 +8,7 @@
 #include <limits>
 #include <vector>
 
-#include "strata/nn/options.hpp"
+#include "strata/core/options.hpp"
 #include "strata/core/shape.hpp"
 #include "strata/optim/lr_control.hpp"
 
