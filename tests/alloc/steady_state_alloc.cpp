@@ -27,6 +27,7 @@
 #include <catch2/catch.hpp>
 
 #include "strata/models/resnet.hpp"
+#include "strata/nn/deep_supervision.hpp"
 #include "strata/ops/cross_entropy.hpp"
 #include "strata/optim/adam.hpp"
 #include "strata/optim/sgd.hpp"
@@ -206,5 +207,32 @@ TEST_CASE("a steady-state Adam step and an inference step allocate nothing on th
         },
         where);
     INFO("inference: " << n << " allocations; the first:\n" << where);
+    CHECK(n == 0);
+}
+
+TEST_CASE("a steady-state step with auxiliary heads allocates nothing on the heap", "[alloc][aux]") {
+    // forward_with_aux into reused Outputs + DeepSupervisionLoss: the heads' logits travel with the call.
+    auto model = models::resnet18<float>(
+        models::ResNetOptions().in_channels(1).num_classes(10).aux_after({1, 2, 3}).input_size(28));
+    model->train();
+    optim::SGD<float> sgd(model->parameters(), optim::SGDOptions(0.01).momentum(0.9));
+    nn::DeepSupervisionLoss<float> loss;
+    nn::Outputs<float> out;
+    const Data data(16);
+    Tape tape;
+    std::string where;
+    const long n = allocations_in_steady_state(
+        [&] {
+            tape.rewind();
+            nn::forward_with_aux(*model, tape.constant(data.x), out);
+            Var<float> l = loss(out, data.labels);
+            sgd.zero_grad();
+            l.backward();
+            sgd.step();
+        },
+        where);
+    REQUIRE(out.aux.size() == 3);
+    REQUIRE(out.names.back() == "aux3");
+    INFO(n << " allocations in 3 steps; the first:\n" << where);
     CHECK(n == 0);
 }

@@ -47,8 +47,10 @@ public:
             stages_.push_back(&this->register_module("stage" + std::to_string(s + 1), std::move(stage)));
             in = w;
             if (s + 1 < o.widths().size())
-                aux_.push_back(&this->register_module("aux" + std::to_string(s + 1),
-                                                      nn::make_aux_head<T>(o.aux_head(), w, 1, o.num_classes())));
+                // in_size 1: a googlenet-kind companion pools globally (DSN's heads have always done so).
+                aux_.push_back(&this->register_module(
+                    "aux" + std::to_string(s + 1),
+                    nn::make_aux_head<T>(nn::AuxHeadOptions(w, o.num_classes()).kind(o.aux_head()).in_size(1))));
         }
         pool_ = &this->register_module("pool", nn::make<nn::GlobalAvgPool2d<T>>());
         fc_ = &this->register_module("fc", nn::make<nn::Linear<T>>(nn::LinearOptions(in, o.num_classes())));

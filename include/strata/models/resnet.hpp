@@ -121,7 +121,7 @@ public:
         if (maxpool_) y = (*maxpool_)(y);
         for (std::size_t s = 0; s < stages_.size(); ++s) {
             y = (*stages_[s])(y);
-            if (aux_[s] != nullptr) y = (*aux_[s])(y);  // a tap: returns y, records the head in training
+            if (aux_[s] != nullptr) y = (*aux_[s])(y);  // a tap: returns y (forward_with_aux collects its head)
         }
         return y;
     }
@@ -154,9 +154,10 @@ private:
             check<ArgumentError>(aux_[static_cast<std::size_t>(s - 1)] == nullptr, "ResNet: aux_after names stage ", s, " twice");
             const auto u = static_cast<std::size_t>(s - 1);
             const index_t channels = stage_channels_[u];
-            aux_[u] = &this->register_module("aux" + std::to_string(s),
-                                             nn::make_aux_head<T>(options_.aux_head(), channels, std::max<index_t>(sizes[u], 1),
-                                                                  options_.num_classes()));
+            const auto head = nn::AuxHeadOptions(channels, options_.num_classes())
+                                  .kind(options_.aux_head())
+                                  .in_size(std::max<index_t>(sizes[u], 1));
+            aux_[u] = &this->register_module("aux" + std::to_string(s), nn::make_aux_head<T>(head));
         }
     }
 

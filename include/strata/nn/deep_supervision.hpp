@@ -101,7 +101,9 @@ public:
         check<ArgumentError>(w.size() == 1 || out.aux.empty() || w.size() == out.aux.size(),
                              "DeepSupervisionLoss: ", w.size(), " weights for ", out.aux.size(), " auxiliary heads");
         Var<T> total = classification_loss(options_.main_loss(), out.main, labels);
-        parts_ = {total.item(), {}, {}};
+        parts_.main = total.item();
+        parts_.aux.clear();  // keeps the capacity: no heap allocation per step
+        parts_.weights.clear();
         for (std::size_t i = 0; i < out.aux.size(); ++i) {
             Var<T> l = classification_loss(options_.aux_loss(), out.aux[i], labels);
             double weight = (w.size() == 1 ? w[0] : w[i]).at(t);

@@ -66,7 +66,8 @@ public:
             for (index_t i = 0; i < input_.numel(); ++i) input_.data()[i] = static_cast<T>(batch.images.data()[i]);
             x = tape_.constant(input_);
         }
-        const nn::Outputs<T> out = nn::forward_with_aux(*model_, x);
+        nn::forward_with_aux(*model_, x, outputs_);  // reuses outputs_'s storage from step to step
+        const nn::Outputs<T>& out = outputs_;
         const Var<T> loss = loss_(out, batch.labels, progress);
         optimizer_->zero_grad();
         loss.backward();
@@ -106,6 +107,7 @@ private:
     double last_grad_norm_ = 0;
     Tape tape_;
     Tensor<T> input_;  // the batch converted to T (T other than float)
+    nn::Outputs<T> outputs_;
 };
 
 }  // namespace strata::train
