@@ -1,4 +1,4 @@
-// Tests of nn/options.hpp: STRATA_ARG's setters chain and return the options object, getters read back, and a
+// Tests of core/options.hpp: STRATA_ARG's setters chain and return the options object, getters read back, and a
 // default member initialiser gives the default.
 
 #include <catch2/catch.hpp>
@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "strata/nn/options.hpp"
+#include "strata/core/options.hpp"
 
 namespace {
 struct ExampleOptions {
