@@ -298,3 +298,33 @@ TEST_CASE("DataLoader shuts down cleanly while the loader thread is busy", "[dat
     }
     CHECK(built <= 2);
 }
+
+TEST_CASE("LoaderOptions chains setters and still takes fields and aggregate initialisation", "[data][loader]") {
+    Augmentation aug;
+    aug.horizontal_flip = true;
+    int calls = 0;
+    const LoaderOptions chained = LoaderOptions()
+                                      .set_batch_size(3)
+                                      .set_shuffle(false)
+                                      .set_drop_last(true)
+                                      .set_seed(9)
+                                      .set_augment(aug)
+                                      .set_prefetch(false)
+                                      .set_transform([&](Batch&) { ++calls; });
+    CHECK(chained.batch_size == 3);
+    CHECK_FALSE(chained.shuffle);
+    CHECK(chained.drop_last);
+    CHECK(chained.seed == 9);
+    CHECK(chained.augment.horizontal_flip);
+    CHECK_FALSE(chained.prefetch);
+    const LoaderOptions aggregate{3, false, true, 9, Augmentation{}, true, {}};  // the field order is API
+    CHECK(aggregate.batch_size == 3);
+    CHECK(aggregate.drop_last);
+    CHECK(aggregate.seed == 9);
+    const Dataset d = make(10);
+    DataLoader loader(d, chained);
+    const auto batches = epoch(loader);
+    REQUIRE(batches.size() == 3);  // drop_last: 10 / 3
+    CHECK(indices(batches) == std::vector<index_t>{0, 1, 2, 3, 4, 5, 6, 7, 8});  // no shuffle
+    CHECK(calls == 3);
+}

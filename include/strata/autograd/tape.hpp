@@ -33,6 +33,17 @@ struct identity {
 template <class T>
 using identity_t = typename identity<T>::type;
 
+/// False for every T: lets a static_assert in a template fire only when the template is used.
+template <class...>
+inline constexpr bool always_false = false;
+
+/// This thread's gradient mode (like torch's thread-local GradMode): off inside a default NoGradGuard, and then
+/// no tape records on this thread.
+inline bool& thread_grad_mode() {
+    thread_local bool enabled = true;
+    return enabled;
+}
+
 /// Type-erased storage of one value on the tape (lives in the arena).
 struct VarSlot {
     void* value;
@@ -88,9 +99,18 @@ public:
     Var<T> constant(const Tensor<T>& t) {
         return make_var<T>(const_cast<T*>(t.data()), t.shape(), false);
     }
-    /// Refused: a temporary tensor would be freed while the tape still views it. Use constant_copy().
+    /// A value that needs no gradient, viewing `t` without copying it (the memory must outlive the step).
     template <class T>
-    Var<T> constant(Tensor<T>&&) = delete;
+    Var<std::remove_const_t<T>> constant(TensorView<T> t) {
+        using U = std::remove_const_t<T>;
+        return make_var<U>(const_cast<U*>(t.data()), t.shape(), false);
+    }
+    /// A temporary tensor (`tape.constant(Tensor<float>(...))`, a function's return value): copied into the
+    /// arena, since the temporary dies before the step ends. Same as constant_copy().
+    template <class T>
+    Var<T> constant(Tensor<T>&& t) {
+        return constant_copy<T>(t.view());
+    }
     /// A value that needs no gradient, copied into the arena.
     template <class T>
     Var<T> constant_copy(TensorView<const detail::identity_t<T>> t) {
@@ -109,6 +129,15 @@ public:
     Var<T> variable(const Tensor<T>& t) {
         return variable<T>(t.view());
     }
+    /// Refused at compile time: parameter() binds a Parameter<T>, not a Tensor.
+    template <class T>
+    Var<T> parameter(const Tensor<T>&) {
+        static_assert(detail::always_false<T>,
+                      "tape.parameter() takes a Parameter<T> (a module's registered parameter, whose gradient it "
+                      "accumulates); for a tensor that needs a gradient use tape.variable(t), for one that does "
+                      "not use tape.constant(t)");
+        return {};
+    }
     /// A value that views a parameter; backward accumulates into `p.grad` directly.
     /// @throws ShapeError when p.grad and p.value have different shapes.
     template <class T>
@@ -118,7 +147,7 @@ public:
         auto* slot = new (arena_.allocate(sizeof(detail::VarSlot)))
             detail::VarSlot{p.value.data(), p.grad.data(), p.value.shape(), p.requires_grad, std::is_same_v<T, double>};
         if (!p.requires_grad) slot->grad = nullptr;
-        if (ready_hook_ && p.requires_grad && grad_enabled_) mark_parameter(p.grad.data());
+        if (ready_hook_ && p.requires_grad && grad_enabled()) mark_parameter(p.grad.data());
         return Var<T>(this, slot, generation_);
     }
 
@@ -159,7 +188,7 @@ public:
     /// True when an op over these inputs must record a node: recording is on and some input needs a gradient.
     template <class... V>
     bool needs_grad(const V&... inputs) const {
-        return grad_enabled_ && (false || ... || inputs.requires_grad());
+        return grad_enabled() && (false || ... || inputs.requires_grad());
     }
 
     /// For op authors: records the backward of the op that produced `output`. `backward` must be trivially
@@ -199,8 +228,11 @@ public:
         backward_done_ = false;
     }
 
-    /// Whether ops record nodes (false inside a NoGradGuard).
-    bool grad_enabled() const { return grad_enabled_; }
+    /// Whether ops record nodes on this tape: false inside a NoGradGuard of this tape, and inside a default
+    /// NoGradGuard on this thread.
+    bool grad_enabled() const { return grad_enabled_ && detail::thread_grad_mode(); }
+    /// Switches recording on this tape (this tape's own setting; a default NoGradGuard overrides it on its
+    /// thread).
     void set_grad_enabled(bool enabled) { grad_enabled_ = enabled; }
 
     /// Anomaly detection (like torch.autograd.detect_anomaly): when on, every recorded op's output and every
@@ -222,6 +254,7 @@ public:
 private:
     template <class T>
     friend class Var;
+    friend class NoGradGuard;
 
     template <class T>
     Var<T> make_var(T* data, const Shape& shape, bool requires_grad) {
@@ -315,16 +348,29 @@ private:
     std::vector<ReadyMark> ready_marks_;  // in binding order, so first_reader is non-decreasing
 };
 
-/// Turns recording off for its lifetime (evaluation): ops still compute values but record no nodes.
+/// Turns recording off for its lifetime (evaluation, inference): ops still compute values but record no nodes
+/// and their outputs need no gradient, like torch::NoGradGuard.
+///
+/// `NoGradGuard no_grad;` covers every tape used by the current thread (a thread-local mode, as in LibTorch;
+/// other threads are unaffected); `NoGradGuard no_grad(tape);` covers one tape, whichever thread uses it.
+/// Guards nest and restore the previous setting.
 class NoGradGuard {
 public:
-    explicit NoGradGuard(Tape& tape) : tape_(tape), previous_(tape.grad_enabled()) { tape.set_grad_enabled(false); }
-    ~NoGradGuard() { tape_.set_grad_enabled(previous_); }
+    /// Recording off on every tape, on this thread.
+    NoGradGuard() : tape_(nullptr), previous_(detail::thread_grad_mode()) { detail::thread_grad_mode() = false; }
+    /// Recording off on `tape`.
+    explicit NoGradGuard(Tape& tape) : tape_(&tape), previous_(tape.grad_enabled_) { tape.set_grad_enabled(false); }
+    ~NoGradGuard() {
+        if (tape_ != nullptr)
+            tape_->set_grad_enabled(previous_);
+        else
+            detail::thread_grad_mode() = previous_;
+    }
     NoGradGuard(const NoGradGuard&) = delete;
     NoGradGuard& operator=(const NoGradGuard&) = delete;
 
 private:
-    Tape& tape_;
+    Tape* tape_;
     bool previous_;
 };
 

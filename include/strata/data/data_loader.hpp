@@ -57,7 +57,9 @@ struct LoaderState {
     friend bool operator!=(const LoaderState& a, const LoaderState& b) { return !(a == b); }
 };
 
-/// DataLoader options.
+/// DataLoader options: public fields (`opt.batch_size = 128;`, aggregate initialisation) and chained setters
+/// (`LoaderOptions().set_batch_size(128).set_seed(1)`). The setters carry a `set_` prefix because C++ cannot
+/// give a field and a function one name (LibTorch's `DataLoaderOptions` has functions only).
 struct LoaderOptions {
     /// Samples per batch (> 0).
     index_t batch_size = 64;
@@ -74,6 +76,42 @@ struct LoaderOptions {
     /// Optional extra step applied to every batch after augmentation, on the loader thread when prefetching.
     /// It must be safe to run concurrently with the caller; an exception it throws is rethrown by next().
     std::function<void(Batch&)> transform;
+
+    /// Sets batch_size; chainable.
+    LoaderOptions& set_batch_size(index_t v) {
+        batch_size = v;
+        return *this;
+    }
+    /// Sets shuffle; chainable.
+    LoaderOptions& set_shuffle(bool v) {
+        shuffle = v;
+        return *this;
+    }
+    /// Sets drop_last; chainable.
+    LoaderOptions& set_drop_last(bool v) {
+        drop_last = v;
+        return *this;
+    }
+    /// Sets seed; chainable.
+    LoaderOptions& set_seed(std::uint64_t v) {
+        seed = v;
+        return *this;
+    }
+    /// Sets augment; chainable.
+    LoaderOptions& set_augment(const Augmentation& v) {
+        augment = v;
+        return *this;
+    }
+    /// Sets prefetch; chainable.
+    LoaderOptions& set_prefetch(bool v) {
+        prefetch = v;
+        return *this;
+    }
+    /// Sets transform; chainable.
+    LoaderOptions& set_transform(std::function<void(Batch&)> v) {
+        transform = std::move(v);
+        return *this;
+    }
 };
 
 namespace detail {
@@ -104,10 +142,9 @@ struct EpochOrder {
 ///
 /// Typical use:
 /// ```
-/// LoaderOptions opt;
-/// opt.batch_size = 128;
-/// opt.augment.horizontal_flip = true;
-/// DataLoader loader(train, opt);
+/// Augmentation aug;
+/// aug.horizontal_flip = true;
+/// DataLoader loader(train, LoaderOptions().set_batch_size(128).set_augment(aug));
 /// Batch b;
 /// for (int e = 0; e < epochs; ++e) { loader.set_epoch(e); while (loader.next(b)) step(b); }
 /// ```

@@ -17,7 +17,9 @@ template <class T>
 class ReLU : public Module<T> {
 public:
     /// @throws what relu() throws (LifetimeError, NumericError in anomaly mode).
-    Var<T> forward(const Var<T>& x) override { return relu(x); }
+    Var<T> forward(const Var<T>& x) override {
+        return this->forward_scope([&] { return relu(x); });
+    }
     std::string type_name() const override { return "ReLU"; }
 };
 
@@ -26,7 +28,9 @@ template <class T>
 class Flatten : public Module<T> {
 public:
     /// @throws what flatten() throws (ShapeError for a rank-0 input).
-    Var<T> forward(const Var<T>& x) override { return flatten(x); }
+    Var<T> forward(const Var<T>& x) override {
+        return this->forward_scope([&] { return flatten(x); });
+    }
     std::string type_name() const override { return "Flatten"; }
 };
 
@@ -40,6 +44,14 @@ struct Pool2dOptions {
     STRATA_ARG(bool, count_include_pad) = true;
 };
 
+namespace detail {
+inline void print_pool(std::ostream& out, const char* name, const Pool2dOptions& o, bool with_count) {
+    out << name << "(kernel_size=" << o.kernel_size() << ", stride=" << o.stride() << ", padding=" << o.padding();
+    if (with_count) out << ", count_include_pad=" << (o.count_include_pad() ? "true" : "false");
+    out << ')';
+}
+}  // namespace detail
+
 /// Max pooling over [N, C, H, W].
 template <class T>
 class MaxPool2d : public Module<T> {
@@ -48,9 +60,12 @@ public:
     /// @throws what max_pool2d() throws (ShapeError for an input that is not [N, C, H, W] or smaller than the
     /// kernel, ArgumentError for a bad kernel, stride or padding).
     Var<T> forward(const Var<T>& x) override {
-        return max_pool2d(x, options_.kernel_size(), options_.stride(), options_.padding());
+        return this->forward_scope(
+            [&] { return max_pool2d(x, options_.kernel_size(), options_.stride(), options_.padding()); });
     }
     std::string type_name() const override { return "MaxPool2d"; }
+    /// "MaxPool2d(kernel_size=3, stride=2, padding=1)".
+    void pretty_print(std::ostream& out) const override { detail::print_pool(out, "MaxPool2d", options_, false); }
 
 private:
     Pool2dOptions options_;
@@ -64,10 +79,14 @@ public:
     /// @throws what avg_pool2d() throws (ShapeError for an input that is not [N, C, H, W] or smaller than the
     /// kernel, ArgumentError for a bad kernel, stride or padding).
     Var<T> forward(const Var<T>& x) override {
-        return avg_pool2d(x, options_.kernel_size(), options_.stride(), options_.padding(),
-                          options_.count_include_pad());
+        return this->forward_scope([&] {
+            return avg_pool2d(x, options_.kernel_size(), options_.stride(), options_.padding(),
+                              options_.count_include_pad());
+        });
     }
     std::string type_name() const override { return "AvgPool2d"; }
+    /// "AvgPool2d(kernel_size=5, stride=3, padding=0, count_include_pad=true)".
+    void pretty_print(std::ostream& out) const override { detail::print_pool(out, "AvgPool2d", options_, true); }
 
 private:
     Pool2dOptions options_;
@@ -78,8 +97,10 @@ template <class T>
 class GlobalAvgPool2d : public Module<T> {
 public:
     /// @throws what global_avg_pool2d() throws (ShapeError for an input that is not [N, C, H, W] or has H * W == 0).
-    Var<T> forward(const Var<T>& x) override { return global_avg_pool2d(x); }
-    std::string type_name() const override { return "AdaptiveAvgPool2d"; }
+    Var<T> forward(const Var<T>& x) override {
+        return this->forward_scope([&] { return global_avg_pool2d(x); });
+    }
+    std::string type_name() const override { return "GlobalAvgPool2d"; }
 };
 
 }  // namespace strata::nn

@@ -30,14 +30,22 @@ public:
     /// @throws what batch_norm() throws: ShapeError for an input that is not [N, C] or [N, C, H, W] with
     /// C == num_features, or a training batch with a single value per channel.
     Var<T> forward(const Var<T>& x) override {
-        Tape& tape = x.tape();
-        // Batch statistics in training, and in eval when no running statistics are tracked (as PyTorch).
-        const bool batch_stats = this->is_training() || running_mean_ == nullptr;
-        if (this->is_training() && num_batches_tracked_) (*num_batches_tracked_)[0] += T(1);
-        return normalize(x, weight_ ? tape.parameter(*weight_) : Var<T>(), bias_ ? tape.parameter(*bias_) : Var<T>(),
-                         batch_stats);
+        return this->forward_scope([&] {
+            Tape& tape = x.tape();
+            // Batch statistics in training, and in eval when no running statistics are tracked (as PyTorch).
+            const bool batch_stats = this->is_training() || running_mean_ == nullptr;
+            if (this->is_training() && num_batches_tracked_) (*num_batches_tracked_)[0] += T(1);
+            return normalize(x, weight_ ? tape.parameter(*weight_) : Var<T>(),
+                             bias_ ? tape.parameter(*bias_) : Var<T>(), batch_stats);
+        });
     }
     std::string type_name() const override { return "BatchNorm2d"; }
+    /// "BatchNorm2d(64, eps=1e-05, momentum=0.1, affine=true, track_running_stats=true)".
+    void pretty_print(std::ostream& out) const override {
+        out << this->type_name() << '(' << options_.num_features() << ", eps=" << options_.eps()
+            << ", momentum=" << options_.momentum() << ", affine=" << (options_.affine() ? "true" : "false")
+            << ", track_running_stats=" << (options_.track_running_stats() ? "true" : "false") << ')';
+    }
 
     /// Gamma; null when not affine.
     Parameter<T>* weight() { return weight_; }

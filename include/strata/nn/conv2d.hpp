@@ -50,11 +50,19 @@ public:
     /// @throws what conv2d() throws (ShapeError for an input that is not [N, in_channels, H, W] or smaller than
     /// the kernel).
     Var<T> forward(const Var<T>& x) override {
-        Tape& tape = x.tape();
-        return conv2d(x, tape.parameter(*weight_), bias_ ? tape.parameter(*bias_) : Var<T>(),
-                      Conv2dParams{options_.stride(), options_.padding()});
+        return this->forward_scope([&] {
+            Tape& tape = x.tape();
+            return conv2d(x, tape.parameter(*weight_), bias_ ? tape.parameter(*bias_) : Var<T>(),
+                          Conv2dParams{options_.stride(), options_.padding()});
+        });
     }
     std::string type_name() const override { return "Conv2d"; }
+    /// "Conv2d(1, 8, kernel_size=3, stride=1, padding=1, bias=false)".
+    void pretty_print(std::ostream& out) const override {
+        out << "Conv2d(" << options_.in_channels() << ", " << options_.out_channels()
+            << ", kernel_size=" << options_.kernel_size() << ", stride=" << options_.stride()
+            << ", padding=" << options_.padding() << ", bias=" << (options_.bias() ? "true" : "false") << ')';
+    }
 
     Parameter<T>& weight() { return *weight_; }
     /// The bias; null when built with bias(false).

@@ -18,8 +18,12 @@ public:
         check<ArgumentError>(p >= 0.0 && p <= 1.0, "Dropout: probability must be in [0, 1], got ", p);
     }
     /// @throws what dropout() throws (LifetimeError, NumericError in anomaly mode).
-    Var<T> forward(const Var<T>& x) override { return dropout(x, p_, this->is_training(), gen_); }
+    Var<T> forward(const Var<T>& x) override {
+        return this->forward_scope([&] { return dropout(x, p_, this->is_training(), gen_); });
+    }
     std::string type_name() const override { return "Dropout"; }
+    /// "Dropout(p=0.5)".
+    void pretty_print(std::ostream& out) const override { out << "Dropout(p=" << p_ << ')'; }
     double p() const { return p_; }
     /// The mask generator (its state belongs in a resumable checkpoint).
     Generator& generator() { return gen_; }

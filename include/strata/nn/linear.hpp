@@ -40,10 +40,17 @@ public:
 
     /// @throws what linear() throws (ShapeError for an input that is not [N, in_features]).
     Var<T> forward(const Var<T>& x) override {
-        Tape& tape = x.tape();
-        return linear(x, tape.parameter(*weight_), bias_ ? tape.parameter(*bias_) : Var<T>());
+        return this->forward_scope([&] {
+            Tape& tape = x.tape();
+            return linear(x, tape.parameter(*weight_), bias_ ? tape.parameter(*bias_) : Var<T>());
+        });
     }
     std::string type_name() const override { return "Linear"; }
+    /// "Linear(in_features=512, out_features=10, bias=true)".
+    void pretty_print(std::ostream& out) const override {
+        out << "Linear(in_features=" << options_.in_features() << ", out_features=" << options_.out_features()
+            << ", bias=" << (options_.bias() ? "true" : "false") << ')';
+    }
 
     Parameter<T>& weight() { return *weight_; }
     /// The bias; null when built with bias(false).

@@ -3,11 +3,17 @@
 /// Module<T>: the base of every layer, block and model. Registers parameters, buffers (batch-norm running
 /// statistics) and child modules by name, like torch::nn::Module, without LibTorch's ModuleHolder indirection.
 
+#include <cstdlib>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
+#include <typeinfo>
 #include <utility>
 #include <vector>
+#if defined(__GNUG__)
+#include <cxxabi.h>
+#endif
 
 #include "strata/autograd/tape.hpp"
 
@@ -24,6 +30,35 @@ template <class T>
 ForwardObserver<T>*& forward_observer() {
     thread_local ForwardObserver<T>* observer = nullptr;
     return observer;
+}
+/// The module whose forward scope this thread is in (Module::forward_scope), or null.
+template <class T>
+const Module<T>*& active_module() {
+    thread_local const Module<T>* active = nullptr;
+    return active;
+}
+
+/// The unqualified class name of a type, without template arguments: "strata::nn::Conv2d<float>" -> "Conv2d",
+/// "(anonymous namespace)::MyNet" -> "MyNet".
+inline std::string short_type_name(const std::type_info& type) {
+    std::string full = type.name();
+#if defined(__GNUG__)
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> demangled(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status),
+                                                     std::free);
+    if (status == 0 && demangled) full = demangled.get();
+#endif
+    for (const char* prefix : {"class ", "struct "})  // MSVC's spelling
+        if (full.rfind(prefix, 0) == 0) full.erase(0, std::char_traits<char>::length(prefix));
+    std::string plain;  // without anything inside <...>
+    int depth = 0;
+    for (char c : full) {
+        if (c == '<') ++depth;
+        if (depth == 0) plain += c;
+        if (c == '>' && depth > 0) --depth;
+    }
+    const std::size_t colon = plain.rfind("::");
+    return colon == std::string::npos ? plain : plain.substr(colon + 2);
 }
 }  // namespace detail
 
@@ -56,29 +91,30 @@ public:
     Module& operator=(const Module&) = delete;
     virtual ~Module() = default;
 
-    /// Computes the module's output. Call through operator(), which adds the module path to shape errors.
+    /// Computes the module's output. `module(x)` and `module.forward(x)` both work; the built-in layers give
+    /// shape errors their module path either way, a custom module's forward gets it through operator() (or by
+    /// wrapping its body in forward_scope()).
     /// @throws what the module's ops throw: ShapeError for an input of the wrong shape, LifetimeError for a dead
     /// input Var, NumericError in anomaly mode (see each layer).
     virtual Var<T> forward(const Var<T>& x) = 0;
 
-    /// Runs forward; a ShapeError from inside is rethrown with this module's path and type prepended.
+    /// Runs forward in this module's forward_scope(): a ShapeError from inside is rethrown with this module's
+    /// path and type prepended.
     /// @throws ShapeError "in module '<path>' (<type>): <the op's message>" for a shape error anywhere inside;
     /// whatever else forward() throws, unchanged.
     Var<T> operator()(const Var<T>& x) {
-        Var<T> y;
-        try {
-            y = forward(x);
-        } catch (const ShapeError& e) {
-            const std::string msg = e.what();
-            if (path_.empty() || msg.rfind("in module ", 0) == 0) throw;
-            throw ShapeError("in module '" + path_ + "' (" + type_name() + "): " + msg);
-        }
-        if (auto* observer = detail::forward_observer<T>()) (*observer)(*this, y);
-        return y;
+        return forward_scope([&] { return forward(x); });
     }
 
-    /// The class name shown by summary() and in errors ("Conv2d").
-    virtual std::string type_name() const = 0;
+    /// The class name shown by summary(), operator<< and errors ("Conv2d"). By default the class's own name
+    /// without namespace or template arguments (from RTTI); override it to choose another.
+    virtual std::string type_name() const { return detail::short_type_name(typeid(*this)); }
+    /// LibTorch's spelling of type_name().
+    std::string name() const { return type_name(); }
+
+    /// Writes this module's one-line description for operator<< ("Conv2d(1, 8, kernel_size=3, stride=1)");
+    /// by default its type_name(). Layers override it to show their options.
+    virtual void pretty_print(std::ostream& out) const { out << type_name(); }
 
     /// Sets training (true) or evaluation (false) mode on this module and all descendants.
     void train(bool on = true) {
@@ -150,7 +186,44 @@ public:
     /// This module's dotted path in the tree it was registered into ("layer3.1.conv2"; "" for a root).
     const std::string& path() const { return path_; }
 
+    /// Writes the module tree, one module a line with its children indented under it, like LibTorch's and
+    /// PyTorch's printing: `std::cout << model;`.
+    friend std::ostream& operator<<(std::ostream& out, const Module& m) {
+        m.print_tree(out, 0);
+        return out;
+    }
+
 protected:
+    /// For module authors: runs `body` (which computes this module's output) as this module's forward, as
+    /// operator() does: a ShapeError thrown inside is rethrown with this module's path and type prepended, and
+    /// summary() sees the output. The built-in layers wrap their forward's body in it, so a direct
+    /// `conv1->forward(x)` names "conv1" in errors too; a scope already open for this module (operator() ->
+    /// forward()) is not opened twice.
+    /// @throws ShapeError "in module '<path>' (<type>): <message>" for a shape error inside; anything else `body`
+    /// throws, unchanged.
+    template <class F>
+    Var<T> forward_scope(F&& body) {
+        const Module*& active = detail::active_module<T>();
+        if (active == this) return body();
+        const Module* outer = active;
+        active = this;
+        Var<T> y;
+        try {
+            y = body();
+        } catch (const ShapeError& e) {
+            active = outer;
+            const std::string msg = e.what();
+            if (path_.empty() || msg.rfind("in module ", 0) == 0) throw;
+            throw ShapeError("in module '" + path_ + "' (" + type_name() + "): " + msg);
+        } catch (...) {
+            active = outer;
+            throw;
+        }
+        active = outer;
+        if (auto* observer = detail::forward_observer<T>()) (*observer)(*this, y);
+        return y;
+    }
+
     /// Registers a parameter; the returned reference stays valid for the module's lifetime.
     /// @throws ArgumentError when `name` is empty, contains '.' or is already registered in this module.
     Parameter<T>& register_parameter(const std::string& name, Tensor<T> initial) {
@@ -202,6 +275,17 @@ private:
     void set_path(const std::string& path) {
         path_ = path;
         for (auto& c : children_) c.second->set_path(path + "." + c.first);
+    }
+    void print_tree(std::ostream& out, int indent) const {
+        pretty_print(out);
+        if (children_.empty()) return;
+        out << "(\n";
+        for (auto& c : children_) {
+            out << std::string(static_cast<std::size_t>(indent + 2), ' ') << '(' << c.first << "): ";
+            c.second->print_tree(out, indent + 2);
+            out << '\n';
+        }
+        out << std::string(static_cast<std::size_t>(indent), ' ') << ')';
     }
     template <class F>
     void visit(const std::string& prefix, F&& f) {
