@@ -33,12 +33,12 @@ namespace ex = strata::experiment;
 
 namespace {
 
-// The default matrix (docs/experiment.md): with batch-norm, degradation (plain-20 vs plain-56), shortcuts
-// (resnet-56) and heads (plain-56 with heads; the deeply-supervised net beside its plain twin); without
-// normalisation, the same questions under the recipe that lets the shallow and the residual nets learn.
-const std::vector<std::string> default_settings = {"plain20-bn",  "plain56-bn",    "plain56-aux-bn", "resnet56-bn",
-                                                   "dsn-noaux-bn", "dsn-bn",        "plain20-none",   "plain56-none",
-                                                   "plain56-aux-none", "resnet56-none"};
+// The default matrix (docs/experiment.md): with batch-norm, degradation (plain-20 vs plain-56) and shortcuts
+// (resnet-56); without normalisation, under the recipe that lets the shallow and the residual nets learn: does
+// plain-56 learn, do heads make it learn, does resnet-56 learn. The heads with batch-norm (plain56-aux-bn, dsn-bn
+// beside dsn-noaux-bn) are a second run: the ten settings together do not fit the 10-minute budget.
+const std::vector<std::string> default_settings = {"plain20-bn",   "plain56-bn",   "resnet56-bn",      "plain20-none",
+                                                   "plain56-none", "plain56-aux-none", "resnet56-none"};
 const std::vector<std::string> loss_header = {"setting", "step", "loss", "total_loss", "batch_error"};
 const std::vector<std::string> epoch_header = {"setting", "epoch", "step", "train_loss", "train_error", "test_loss", "test_error"};
 const std::vector<std::string> grad_header = {"setting", "step", "layer_index", "layer_name", "norm"};
