@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include <CLI/CLI.hpp>
 #ifdef _OPENMP
@@ -22,6 +23,8 @@
 #include "svg_plot.hpp"
 #include "xml_check.hpp"
 #include "strata/nn/deep_supervision.hpp"
+#include "strata/optim/adam.hpp"
+#include "strata/optim/clip.hpp"
 #include "strata/optim/sgd.hpp"
 #include "strata/train/evaluate.hpp"
 
@@ -30,21 +33,70 @@ namespace ex = strata::experiment;
 
 namespace {
 
-// The default matrix (docs/experiment.md): the batch-norm settings train the full budget for the degradation
-// picture; the unnormalised ones give the vanishing-gradient picture at initialisation and train 20 steps.
-const std::vector<std::string> default_settings = {"plain20-bn", "plain56-bn", "resnet56-bn", "plain56-none@20",
-                                                   "plain56-aux-none@20", "resnet56-none@20"};
+// The default matrix (docs/experiment.md): with batch-norm, degradation (plain-20 vs plain-56) and shortcuts
+// (resnet-56); without normalisation, under the recipe that lets the shallow and the residual nets learn: does
+// plain-56 learn, do heads make it learn, does resnet-56 learn. The heads with batch-norm (plain56-aux-bn, dsn-bn
+// beside dsn-noaux-bn) are a second run: the ten settings together do not fit the 10-minute budget.
+const std::vector<std::string> default_settings = {"plain20-bn",   "plain56-bn",   "resnet56-bn",      "plain20-none",
+                                                   "plain56-none", "plain56-aux-none", "resnet56-none"};
 const std::vector<std::string> loss_header = {"setting", "step", "loss", "total_loss", "batch_error"};
 const std::vector<std::string> epoch_header = {"setting", "epoch", "step", "train_loss", "train_error", "test_loss", "test_error"};
 const std::vector<std::string> grad_header = {"setting", "step", "layer_index", "layer_name", "norm"};
 const std::vector<std::string> svg_files = {"train_loss.svg", "test_error.svg", "grad_norms_init.svg", "grad_norms_train.svg"};
 
+// How the settings of one panel train: their images, budget and optimizer.
+struct Recipe {
+    long limit = 5000;             // training images (the first N)
+    long epochs = 3, steps = 0;    // the budget: steps if positive, else epochs
+    long batch = 128;
+    std::string optimizer = "sgd";  // "sgd" (momentum) or "adam" (betas 0.9/0.999, eps 1e-8); no weight decay
+    double lr = 0.1, momentum = 0.9;
+    long warmup = 20;               // linear learning-rate warm-up steps (0: constant lr)
+    double clip = 0;                // clip the global gradient norm to this (0: off)
+    bool keep_last = false;         // keep each epoch's last partial batch (default: dropped)
+
+    bool operator==(const Recipe& o) const {
+        return limit == o.limit && epochs == o.epochs && steps == o.steps && batch == o.batch && optimizer == o.optimizer &&
+               lr == o.lr && (optimizer != "sgd" || momentum == o.momentum) && warmup == o.warmup && clip == o.clip &&
+               keep_last == o.keep_last;
+    }
+    /// "5000 images, batch 128 (last partial batch dropped), 3 epochs, SGD lr 0.1 momentum 0.9, warm-up 20 steps".
+    std::string describe() const {
+        char text[320];
+        const std::string budget = steps > 0 ? std::to_string(steps) + " steps" : std::to_string(epochs) + " epochs";
+        const std::string opt = optimizer == "adam" ? "Adam" : "SGD";
+        char rate[96];
+        if (optimizer == "sgd")
+            std::snprintf(rate, sizeof rate, "lr %g momentum %g", lr, momentum);
+        else
+            std::snprintf(rate, sizeof rate, "lr %g", lr);
+        std::snprintf(text, sizeof text, "%ld images, batch %ld (last partial batch %s), %s, %s %s, %s, %s", limit, batch,
+                      keep_last ? "kept" : "dropped", budget.c_str(), opt.c_str(), rate,
+                      warmup > 0 ? ("linear warm-up over " + std::to_string(warmup) + " steps").c_str() : "no warm-up",
+                      clip > 0 ? ("gradient norm clipped at " + ex::significant(clip)).c_str() : "no clipping");
+        return text;
+    }
+};
+
+// The recipes of the default run (docs/experiment.md, "The recipes").
+Recipe default_bn_recipe() { return {}; }
+Recipe default_none_recipe() {
+    Recipe r;
+    r.limit = 1000;
+    r.steps = 200;
+    r.batch = 32;
+    r.optimizer = "adam";
+    r.lr = 1e-3;
+    r.warmup = 50;
+    return r;
+}
+
 struct Config {
     std::string data_dir = "/usr/share/datasets/fashion-mnist", out = "skip_vs_plain_out";
-    long limit = 5000, test_limit = 1000, epochs = 3, steps = 0, batch = 128, grad_every = 10, smooth = 10;
-    long warmup = 20;        // linear learning-rate warm-up steps (0: constant lr)
-    bool keep_last = false;  // keep each epoch's last partial batch (default: dropped)
-    double lr = 0.1, momentum = 0.9;
+    long test_limit = 1000, grad_every = 10, smooth = 10;
+    Recipe bn = default_bn_recipe();      // the settings with batch-norm
+    Recipe none = default_none_recipe();  // the settings without normalisation
+    double diverge_above = 1000;          // a main loss above this (or a non-finite loss) stops a setting
     int threads = 0;
     std::uint64_t seed = 1;
     bool init_only = false;
@@ -79,21 +131,46 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// Trains (or, with a budget of 0, only measures at initialisation) one setting.
+// The optimizer a recipe names, behind one interface.
+struct Optimizer {
+    std::unique_ptr<optim::SGD<float>> sgd;
+    std::unique_ptr<optim::Adam<float>> adam;
+    Optimizer(const Recipe& rc, const std::vector<Parameter<float>*>& params) {
+        if (rc.optimizer == "adam")
+            adam = std::make_unique<optim::Adam<float>>(params, optim::AdamOptions(rc.lr));
+        else
+            sgd = std::make_unique<optim::SGD<float>>(params, optim::SGDOptions(rc.lr).momentum(rc.momentum));
+    }
+    void zero_grad() { sgd ? sgd->zero_grad() : adam->zero_grad(); }
+    void step() { sgd ? sgd->step() : adam->step(); }
+    void set_lr(double lr) { sgd ? sgd->set_lr(0, lr) : adam->set_lr(0, lr); }
+};
+
+// The heads' loss weights: CIFAR- and ImageNet-style heads a constant 0.3 (GoogLeNet); the deeply-supervised
+// net's companions 0.3 fading linearly to zero at the end of the budget (Lee et al. 2014), t = the step.
+nn::DeepSupervisionOptions head_weights(const ex::Setting& s, long budget) {
+    nn::DeepSupervisionOptions o;  // cross-entropy for the output and the heads
+    if (s.depth.dsn && budget > 0) o.weights({nn::AuxWeight::linear_decay(0.3, static_cast<double>(budget))});
+    return o;
+}
+
+// Trains (or, with a budget of 0, only measures at initialisation) one setting with the recipe of its panel.
 Result run(const ex::Setting& setting, const Config& cfg, const data::Dataset& train, const data::Dataset& test, Records& rec) {
     const auto start = std::chrono::steady_clock::now();
     Result r;
     r.setting = setting;
     const std::string name = setting.name();
+    const Recipe& rc = setting.norm == nn::Norm::batch ? cfg.bn : cfg.none;
+    const data::Dataset images = train.head(std::min<index_t>(rc.limit, train.size()));
     auto net = ex::build_network<float>(setting, train.channels(), train.num_classes(), train.height(), cfg.seed);
-    optim::SGD<float> optimizer(net->parameters(), optim::SGDOptions(cfg.lr).momentum(cfg.momentum));
-    nn::DeepSupervisionLoss<float> criterion;  // cross-entropy; each head weighted by the constant 0.3
+    Optimizer optimizer(rc, net->parameters());
     data::LoaderOptions lo;
-    lo.batch_size = cfg.batch;
+    lo.batch_size = rc.batch;
     lo.seed = cfg.seed;
-    lo.drop_last = !cfg.keep_last;
-    data::DataLoader loader(train, lo);
-    r.budget = cfg.init_only ? 0 : setting.steps >= 0 ? setting.steps : cfg.steps > 0 ? cfg.steps : cfg.epochs * loader.num_batches();
+    lo.drop_last = !rc.keep_last;
+    data::DataLoader loader(images, lo);
+    r.budget = cfg.init_only ? 0 : setting.steps >= 0 ? setting.steps : rc.steps > 0 ? rc.steps : rc.epochs * loader.num_batches();
+    nn::DeepSupervisionLoss<float> criterion(head_weights(setting, r.budget));
     Tape tape;
     data::Batch batch;
     double epoch_loss = 0, epoch_wrong = 0, epoch_seen = 0;
@@ -120,9 +197,9 @@ Result run(const ex::Setting& setting, const Config& cfg, const data::Dataset& t
         }
         tape.rewind();
         const nn::Outputs<float> out = nn::forward_with_aux(*net, tape.constant(batch.images));
-        Var<float> total = criterion(out, batch.labels);
+        Var<float> total = criterion(out, batch.labels, static_cast<double>(step));
         const double loss = criterion.parts().main;
-        if (!std::isfinite(total.item())) {
+        if (!std::isfinite(total.item()) || !(loss <= cfg.diverge_above)) {
             r.diverged_at = step;
             rec.loss.row(name, step, loss, static_cast<double>(total.item()), std::nan(""));
             std::printf("  %-20s diverged at step %ld (loss %g); stopping this setting\n", name.c_str(), step, loss);
@@ -146,9 +223,10 @@ Result run(const ex::Setting& setting, const Config& cfg, const data::Dataset& t
         epoch_loss += loss * static_cast<double>(batch.size());
         epoch_wrong += wrong;
         epoch_seen += static_cast<double>(batch.size());
+        if (rc.clip > 0) optim::clip_grad_norm(net->parameters(), rc.clip);  // after recording the norms above
         // Linear warm-up: step s < warmup trains at lr (s + 1) / warmup, then at lr.
-        if (cfg.warmup > 0)
-            optimizer.set_lr(0, cfg.lr * static_cast<double>(std::min(step + 1, cfg.warmup)) / static_cast<double>(cfg.warmup));
+        if (rc.warmup > 0)
+            optimizer.set_lr(rc.lr * static_cast<double>(std::min(step + 1, rc.warmup)) / static_cast<double>(rc.warmup));
         optimizer.step();
         ++step;
         if (step == r.budget && epoch_seen > 0) end_epoch(step);
@@ -203,8 +281,16 @@ void write_plots(const std::vector<Result>& results, const Config& cfg) {
     ex::Figure loss = by_norm(results, "Training loss (moving average of " + std::to_string(cfg.smooth) + " steps)",
                               "step", "cross-entropy of the main output", false, [&](const Result& r, ex::Series& s) {
                                   s.y = ex::moving_average(r.loss, static_cast<std::size_t>(cfg.smooth));
+                                  if (r.diverged_at >= 0) {
+                                      // Drawn as diverged: the curve stops where the blow-up begins (the average
+                                      // first exceeds the initial loss by 1), and the legend says where it diverged.
+                                      std::size_t keep = 0;
+                                      while (keep < s.y.size() && s.y[keep] <= s.y.front() + 1.0) ++keep;
+                                      s.y.resize(keep);
+                                      s.label += " (diverged at step " + std::to_string(r.diverged_at) + ")";
+                                  }
                                   for (std::size_t i = 0; i < s.y.size(); ++i) s.x.push_back(static_cast<double>(i));
-                                  return !s.y.empty();
+                                  return !s.y.empty() || r.diverged_at >= 0;
                               });
     ex::write_svg(dir + "train_loss.svg", loss);
     ex::Figure err = by_norm(results, "Test error (" + std::to_string(cfg.test_limit) + " test images)", "epoch",
@@ -234,26 +320,36 @@ void write_plots(const std::vector<Result>& results, const Config& cfg) {
 
 // ---- summary ---------------------------------------------------------------------------------------------------
 
-// PyTorch 1.13 on this machine, same data and settings (docs/experiment.md): the loss needs the default recipe
-// (benchmarks/torch_skip_vs_plain.py, its range over seeds 1-4), the gradient at initialisation only the batch of 128.
+// PyTorch 1.13 on this machine, same data, settings and recipes (benchmarks/torch_skip_vs_plain.py, ranges over
+// seeds 1-4; docs/experiment.md): shown only for a setting trained with the default recipe of its panel.
+struct Reference {
+    const char* loss;        // final train loss
+    const char* test_error;  // final test error
+    const char* grad;        // first-conv gradient norm at initialisation (the recipe's first batch)
+};
 std::string reference_markdown(const std::vector<Result>& results, const Config& cfg) {
-    const std::map<std::string, std::pair<std::string, std::string>> pytorch = {
-        {"plain20-bn", {"0.61-0.73", "-"}},         {"plain56-bn", {"1.46-2.13", "~350"}},
-        {"resnet56-bn", {"0.68-0.74", "~2"}},       {"plain56-none", {"-", "0.0008-0.001"}},
-        {"plain56-aux-none", {"-", "0.003-0.005"}}, {"resnet56-none", {"-", "~0.03"}}};
-    const bool same_budget = !cfg.init_only && cfg.limit == 5000 && cfg.batch == 128 && cfg.steps == 0 && cfg.epochs == 3 &&
-                             cfg.lr == 0.1 && cfg.momentum == 0.9 && cfg.warmup == 20 && !cfg.keep_last;
-    ex::MarkdownTable t({"setting", "PyTorch final train loss", "PyTorch first-conv grad at init"});
-    t.align_right(1).align_right(2);
+    const std::map<std::string, Reference> pytorch = {
+        {"plain20-bn", {"0.61-0.73", "-", "-"}},
+        {"plain56-bn", {"1.46-2.13", "-", "~350"}},
+        {"resnet56-bn", {"0.68-0.74", "-", "~2"}},
+        {"plain20-none", {"0.69-0.89", "32-37%", "0.008-0.27"}},
+        {"plain56-none", {"2.30", "90.5%", "0.0017-0.055"}},
+        {"plain56-aux-none", {"2.27-2.30", "90-91%", "0.009-0.049"}},
+        {"resnet56-none", {"0.82-0.89", "30-38%", "0.043-0.066"}},
+    };
+    ex::MarkdownTable t({"setting", "PyTorch final train loss", "PyTorch final test error", "PyTorch first-conv grad at init"});
+    t.align_right(1).align_right(2).align_right(3);
     for (const auto& r : results) {
         const auto it = pytorch.find(r.setting.name());
-        if (it == pytorch.end() || cfg.batch != 128) continue;
-        const bool trained = same_budget && r.setting.steps < 0;
-        t.add_row({r.setting.name(), trained ? it->second.first : "-", it->second.second});
+        const bool bn = r.setting.norm == nn::Norm::batch;
+        if (it == pytorch.end() || !((bn ? cfg.bn : cfg.none) == (bn ? default_bn_recipe() : default_none_recipe())))
+            continue;
+        const bool trained = !cfg.init_only && r.setting.steps < 0;
+        t.add_row({r.setting.name(), trained ? it->second.loss : "-", trained ? it->second.test_error : "-", it->second.grad});
     }
     if (t.rows() == 0) return "";
-    return "\nFor comparison, PyTorch 1.13 on the same data (benchmarks/torch_skip_vs_plain.py; loss: only with the "
-           "default recipe, range over seeds 1-4):\n\n" + t.render();
+    return "\nFor comparison, PyTorch 1.13 on the same data with the same recipes (benchmarks/torch_skip_vs_plain.py, "
+           "range over seeds 1-4):\n\n" + t.render();
 }
 
 std::string summary_markdown(const std::vector<Result>& results, const Config& cfg, double total_seconds) {
@@ -275,15 +371,16 @@ std::string summary_markdown(const std::vector<Result>& results, const Config& c
                    ex::significant(has_init ? r.grads.front().second.front().norm : std::nan("")),
                    ex::significant(has_init ? r.grads.front().second.back().norm : std::nan("")), ex::fixed(r.seconds, 1)});
     }
-    const std::string warmup = cfg.warmup > 0 ? "linear warm-up over " + std::to_string(cfg.warmup) + " steps" : "no warm-up";
-    char head[640];
+    bool any_bn = false, any_none = false;
+    for (const auto& r : results) (r.setting.norm == nn::Norm::batch ? any_bn : any_none) = true;
+    char head[1024];
     std::snprintf(head, sizeof head,
-                  "# skip_vs_plain summary\n\n%ld training images, %ld test images, batch %ld (last partial batch %s), "
-                  "SGD lr %g momentum %g, %s, seed %llu, %.0f s in all.\nFinal train loss: mean "
+                  "# skip_vs_plain summary\n\n%s%s%s%s%ld test images, seed %llu, %.0f s in all.\nFinal train loss: mean "
                   "main-output loss of the last 50 steps; errors: last epoch (train: running over its batches; test: eval "
-                  "mode).\n\n",
-                  cfg.limit, cfg.test_limit, cfg.batch, cfg.keep_last ? "kept" : "dropped", cfg.lr, cfg.momentum, warmup.c_str(),
-                  static_cast<unsigned long long>(cfg.seed), total_seconds);
+                  "mode, main output); a setting whose loss became non-finite or exceeded %g stopped there (diverged).\n\n",
+                  any_bn ? "With batch-norm: " : "", any_bn ? (cfg.bn.describe() + ".\n").c_str() : "",
+                  any_none ? "Without normalisation: " : "", any_none ? (cfg.none.describe() + ".\n").c_str() : "",
+                  cfg.test_limit, static_cast<unsigned long long>(cfg.seed), total_seconds, cfg.diverge_above);
     return head + t.render() + reference_markdown(results, cfg);
 }
 
@@ -374,18 +471,36 @@ int main(int argc, char** argv) try {
     auto* o_norms = app.add_option("--norms", norms, "Normalisation axis: bn, none")->delimiter(',');
     for (auto* axis : {o_depths, o_short, o_heads, o_norms}) o_settings->excludes(axis);
     app.add_option("--data-dir", cfg.data_dir, "Fashion-MNIST (or MNIST) directory");
-    app.add_option("--limit", cfg.limit, "Training images (the first N)")->check(CLI::PositiveNumber);
+    // The recipe of the settings with batch-norm (--limit ... --clip) and of those without (--none-*).
+    const auto optimizers = CLI::IsMember({"sgd", "adam"});
+    app.add_option("--limit", cfg.bn.limit, "With batch-norm: training images (the first N)")->check(CLI::PositiveNumber);
     app.add_option("--test-limit", cfg.test_limit, "Test images (the first N)")->check(CLI::PositiveNumber);
-    auto* o_epochs = app.add_option("--epochs", cfg.epochs, "Epochs per setting")->check(CLI::PositiveNumber);
-    app.add_option("--steps", cfg.steps, "Steps per setting (instead of --epochs; 0: use --epochs)")->check(CLI::PositiveNumber)->excludes(o_epochs);
-    app.add_option("--batch", cfg.batch, "Batch size")->check(CLI::PositiveNumber);
-    app.add_option("--lr", cfg.lr, "SGD learning rate")->check(CLI::NonNegativeNumber);
-    app.add_option("--momentum", cfg.momentum, "SGD momentum")->check(CLI::NonNegativeNumber);
-    app.add_option("--warmup", cfg.warmup, "Linear learning-rate warm-up: step s < K trains at lr (s + 1) / K (0: constant lr)")
+    auto* o_epochs = app.add_option("--epochs", cfg.bn.epochs, "With batch-norm: epochs per setting")->check(CLI::PositiveNumber);
+    app.add_option("--steps", cfg.bn.steps, "With batch-norm: steps per setting (instead of --epochs)")
+        ->check(CLI::PositiveNumber)->excludes(o_epochs);
+    app.add_option("--batch", cfg.bn.batch, "With batch-norm: batch size")->check(CLI::PositiveNumber);
+    app.add_option("--optimizer", cfg.bn.optimizer, "With batch-norm: sgd (momentum) or adam")->check(optimizers);
+    app.add_option("--lr", cfg.bn.lr, "With batch-norm: learning rate")->check(CLI::NonNegativeNumber);
+    app.add_option("--warmup", cfg.bn.warmup, "With batch-norm: linear learning-rate warm-up, step s < K trains at lr (s + 1) / K "
+                   "(0: constant lr)")->check(CLI::NonNegativeNumber);
+    app.add_option("--clip", cfg.bn.clip, "With batch-norm: clip the global gradient norm to this (0: off)")->check(CLI::NonNegativeNumber);
+    app.add_option("--none-limit", cfg.none.limit, "Without normalisation: training images (the first N)")->check(CLI::PositiveNumber);
+    app.add_option("--none-steps", cfg.none.steps, "Without normalisation: steps per setting")->check(CLI::PositiveNumber);
+    app.add_option("--none-batch", cfg.none.batch, "Without normalisation: batch size")->check(CLI::PositiveNumber);
+    app.add_option("--none-optimizer", cfg.none.optimizer, "Without normalisation: sgd (momentum) or adam")->check(optimizers);
+    app.add_option("--none-lr", cfg.none.lr, "Without normalisation: learning rate")->check(CLI::NonNegativeNumber);
+    app.add_option("--none-warmup", cfg.none.warmup, "Without normalisation: linear learning-rate warm-up steps (0: off)")
         ->check(CLI::NonNegativeNumber);
-    app.add_flag("--keep-last", cfg.keep_last,
-                 "Keep each epoch's last partial batch (default: dropped, so that batch-norm never normalises over the "
-                 "few images left over, e.g. 8 of 5,000 at batch 128)");
+    app.add_option("--none-clip", cfg.none.clip, "Without normalisation: clip the global gradient norm to this (0: off)")
+        ->check(CLI::NonNegativeNumber);
+    double momentum = cfg.bn.momentum;
+    bool keep_last = false;
+    app.add_option("--momentum", momentum, "SGD momentum (both recipes)")->check(CLI::NonNegativeNumber);
+    app.add_flag("--keep-last", keep_last,
+                 "Keep each epoch's last partial batch (both recipes; default: dropped, so that batch-norm never normalises "
+                 "over the few images left over, e.g. 8 of 5,000 at batch 128)");
+    app.add_option("--diverge-above", cfg.diverge_above, "A setting whose main loss exceeds this (or becomes non-finite) "
+                   "stops there as diverged")->check(CLI::PositiveNumber);
     app.add_option("--threads", cfg.threads, "OpenMP threads (0: OpenMP's default)")->check(CLI::NonNegativeNumber);
     app.add_option("--seed", cfg.seed, "Seed of the weights and of the data order (the same for every setting)");
     app.add_option("--grad-every", cfg.grad_every, "Record gradient norms every K steps")->check(CLI::PositiveNumber);
@@ -394,6 +509,8 @@ int main(int argc, char** argv) try {
     app.add_option("--out", cfg.out, "Output directory (created)");
     app.add_option("--verify-outputs", verify_dir, "Check the outputs of an earlier run in DIR, then exit");
     CLI11_PARSE(app, argc, argv);
+    cfg.bn.momentum = cfg.none.momentum = momentum;
+    cfg.bn.keep_last = cfg.none.keep_last = keep_last;
 
     if (!verify_dir.empty()) {
         const auto problems = verify_outputs(verify_dir);
@@ -411,18 +528,24 @@ int main(int argc, char** argv) try {
     if (cfg.threads > 0) omp_set_num_threads(cfg.threads);
 #endif
     std::filesystem::create_directories(cfg.out);
-    data::Dataset train = data::load_mnist(cfg.data_dir, data::Split::train).head(std::min<index_t>(cfg.limit, 60000));
+    bool any_bn = false, any_none = false;
+    for (const auto& s : cfg.settings) (s.norm == nn::Norm::batch ? any_bn : any_none) = true;
+    const long limit = std::max(any_bn ? cfg.bn.limit : 0L, any_none ? cfg.none.limit : 0L);
+    data::Dataset train = data::load_mnist(cfg.data_dir, data::Split::train).head(std::min<index_t>(limit, 60000));
     data::Dataset test = data::load_mnist(cfg.data_dir, data::Split::test).head(std::min<index_t>(cfg.test_limit, 10000));
     train.normalize({data::fashion_mnist_mean}, {data::fashion_mnist_std});
     test.normalize({data::fashion_mnist_mean}, {data::fashion_mnist_std});
-    cfg.limit = train.size();
+    cfg.bn.limit = std::min<long>(cfg.bn.limit, train.size());
+    cfg.none.limit = std::min<long>(cfg.none.limit, train.size());
     cfg.test_limit = test.size();
-    check<ArgumentError>(cfg.keep_last || cfg.batch <= cfg.limit, "--batch ", cfg.batch, " is larger than the ", cfg.limit,
-                         " training images, so there is no full batch to train on: use a smaller --batch or --keep-last");
-    std::printf("skip_vs_plain: %zu settings, %ld training / %ld test images, batch %ld, lr %g (warm-up %ld steps), momentum %g, "
-                "seed %llu -> %s\n",
-                cfg.settings.size(), cfg.limit, cfg.test_limit, cfg.batch, cfg.lr, cfg.warmup, cfg.momentum,
+    for (const auto& [used, rc, prefix] : {std::tuple{any_bn, &cfg.bn, "--"}, std::tuple{any_none, &cfg.none, "--none-"}})
+        check<ArgumentError>(!used || rc->keep_last || rc->batch <= rc->limit, prefix, "batch ", rc->batch, " is larger than the ",
+                             rc->limit, " training images, so there is no full batch to train on: use a smaller ", prefix,
+                             "batch or --keep-last");
+    std::printf("skip_vs_plain: %zu settings, %ld test images, seed %llu -> %s\n", cfg.settings.size(), cfg.test_limit,
                 static_cast<unsigned long long>(cfg.seed), cfg.out.c_str());
+    if (any_bn) std::printf("  with batch-norm: %s\n", cfg.bn.describe().c_str());
+    if (any_none) std::printf("  without normalisation: %s\n", cfg.none.describe().c_str());
     const auto start = std::chrono::steady_clock::now();
     Records records(cfg.out);
     std::vector<Result> results;
