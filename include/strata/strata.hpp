@@ -45,6 +45,7 @@
 #include "strata/nn/module.hpp"
 #include "strata/nn/residual.hpp"
 #include "strata/nn/sequential.hpp"
+#include "strata/nn/cost.hpp"
 #include "strata/nn/summary.hpp"
 
 #include "strata/models/dsn.hpp"

@@ -18,6 +18,9 @@ struct ModelSpec {
     STRATA_ARG(index_t, input_size) = 28;
     STRATA_ARG(Norm, norm) = Norm::batch;
     STRATA_ARG(std::uint64_t, seed) = 0;
+    /// Residual nets: start every residual branch at zero (its last batch-norm gamma; PyTorch's
+    /// zero_init_residual). Nets without normalisation always do; plain nets and dsn have no residual branch.
+    STRATA_ARG(bool, zero_init_residual) = false;
 };
 
 /// The names make_model accepts, for --help texts.
@@ -58,7 +61,8 @@ std::unique_ptr<nn::Module<T>> make_model(const std::string& name, const ModelSp
                        .num_classes(spec.num_classes())
                        .input_size(spec.input_size())
                        .norm(spec.norm())
-                       .zero_init_residual(spec.norm() == Norm::none && !plain)  // unnormalised sums grow with depth
+                       // without normalisation always (unnormalised residual sums grow with depth)
+                       .zero_init_residual((spec.zero_init_residual() || spec.norm() == Norm::none) && !plain)
                        .seed(spec.seed());
     const bool imagenet = depth == 18 || depth == 34 || depth == 50;
     if (imagenet) {
