@@ -44,7 +44,7 @@ struct Templated : Module<T> {
 struct WithHead : Module<float> {
     WithHead() {
         body = &register_module("body", make<SmallNet>());
-        tap = &register_module("tap", make_aux_head<float>(AuxHeadKind::linear, 1, 6, 3));
+        tap = &register_module("tap", make_aux_head<float>(AuxHeadOptions(1, 3)));
     }
     Var<float> forward(const Var<float>& x) override { return (*body)((*tap)(x)); }
     SmallNet* body;
