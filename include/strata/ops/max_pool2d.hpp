@@ -15,6 +15,40 @@
 
 namespace strata {
 
+namespace detail {
+
+/// The larger of `m` and `v`, or `v` when it is NaN (a NaN wins its window, as in PyTorch). Branch-free.
+template <class T>
+inline T max_or_nan(T m, T v) {
+    return (v > m) | (v != v) ? v : m;
+}
+
+/// Max pooling of one [H, W] plane `in` into `out` [Ho, Wo] without winner indices (inference): for each
+/// output row the elementwise maximum of its input rows first (whole rows, vectorised), then the maximum of
+/// each window's columns in that row. `rows` is scratch of W elements.
+template <class T>
+void max_pool_plane(const T* __restrict in, const Window2d& g, T* __restrict rows, T* __restrict out) {
+    const index_t W = g.width, k = g.kernel_h, s = g.stride, p = g.padding;
+    for (index_t oh = 0; oh < g.out_h; ++oh) {
+        const index_t h0 = std::max<index_t>(oh * s - p, 0), h1 = std::min<index_t>(oh * s - p + k, g.height);
+        const T* first = in + h0 * W;
+        for (index_t w = 0; w < W; ++w) rows[w] = first[w];
+        for (index_t h = h0 + 1; h < h1; ++h) {
+            const T* row = in + h * W;
+            for (index_t w = 0; w < W; ++w) rows[w] = max_or_nan(rows[w], row[w]);
+        }
+        T* o = out + oh * g.out_w;
+        for (index_t ow = 0; ow < g.out_w; ++ow) {
+            const index_t w0 = std::max<index_t>(ow * s - p, 0), w1 = std::min<index_t>(ow * s - p + k, W);
+            T m = rows[w0];
+            for (index_t w = w0 + 1; w < w1; ++w) m = max_or_nan(m, rows[w]);
+            o[ow] = m;
+        }
+    }
+}
+
+}  // namespace detail
+
 /// Max pooling of `x` [N, C, H, W] over kernel x kernel windows moved by `stride`, with `padding` cells of
 /// -infinity on every side: output [N, C, Ho, Wo], Ho = (H + 2*padding - kernel) / stride + 1. Like PyTorch,
 /// among equal maxima the first in row-major scan order wins and a NaN wins its window (the last NaN, as in
@@ -33,6 +67,18 @@ Var<T> max_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
     std::int32_t* argmax = grad ? tape.buffer<std::int32_t>(planes * out_plane) : nullptr;
     const T* px = x.value().data();
     T* py = out.mutable_value().data();
+    const bool worth_threads = planes * out_plane * kernel * kernel >= 65536;
+
+    if (!grad) {  // values only: separable, vectorised over rows
+        const int threads = worth_threads ? detail::available_threads() : 1;
+        const index_t row_stride = (g.width + 15) / 16 * 16;  // whole 64-byte lines per thread
+        T* rows = tape.buffer<T>(threads * row_stride);
+        detail::parallel_for(planes, threads, worth_threads, [&](index_t pl) {
+            detail::max_pool_plane(px + pl * in_plane, g, rows + detail::thread_index() * row_stride,
+                                   py + pl * out_plane);
+        });
+        return out;
+    }
 
     detail::parallel_for(planes, planes * out_plane * kernel * kernel >= 65536, [&](index_t pl) {
         const T* in = px + pl * in_plane;
