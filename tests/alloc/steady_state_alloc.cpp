@@ -236,3 +236,25 @@ TEST_CASE("a steady-state step with auxiliary heads allocates nothing on the hea
     INFO(n << " allocations in 3 steps; the first:\n" << where);
     CHECK(n == 0);
 }
+
+TEST_CASE("the fused inference path of ResNet-18 and Plain-18 allocates nothing, at 1 and 2 threads", "[alloc]") {
+    for (const char* name : {"resnet18", "plain18"})
+        for (int threads : {1, 2}) {
+            set_threads(threads);
+            auto model = make(name);
+            model->eval();
+            const Data data(64);
+            Tape tape;
+            std::string where;
+            const long n = allocations_in_steady_state(
+                [&] {
+                    tape.rewind();
+                    NoGradGuard no_grad(tape);
+                    (*model)(tape.constant(data.x));
+                },
+                where);
+            INFO(name << " inference at " << threads << " threads: " << n << " allocations; the first:\n" << where);
+            CHECK(n == 0);
+        }
+    set_threads(1);
+}

@@ -130,3 +130,25 @@ TEST_CASE("max_pool2d rejects bad shapes and arguments with clear messages", "[o
     CHECK_THROWS_AS(max_pool2d(X, 6, 1), ShapeError);
     CHECK_THROWS_WITH(max_pool2d(X, 6, 1), Catch::Contains("kernel 6") && Catch::Contains("7x5"));
 }
+
+TEST_CASE("max_pool2d's inference path (no gradient) equals the indexed path", "[ops][max_pool2d]") {
+    Tensor<float> x = random_tensor({3, 4, 11, 9}, 21).cast<float>();
+    x[5] = std::numeric_limits<float>::quiet_NaN();   // a NaN in the first row of the first plane
+    x[11 * 9 + 40] = -std::numeric_limits<float>::infinity();
+    for (index_t i = 200; i < 260; ++i) x[i] = 0.0f;   // ties
+    for (index_t k : {1, 2, 3, 4})
+        for (index_t s : {1, 2, 3})
+            for (index_t p = 0; p <= k / 2; ++p) {
+                Tape tape;
+                const Var<float> fast = max_pool2d(tape.constant(x), k, s, p);
+                const Var<float> indexed = max_pool2d(tape.variable(x), k, s, p);  // records winner indices
+                INFO("kernel " << k << " stride " << s << " padding " << p);
+                REQUIRE(fast.shape() == indexed.shape());
+                bool same = true;
+                for (index_t i = 0; i < fast.numel(); ++i) {
+                    const float a = fast.value()[i], b = indexed.value()[i];
+                    same = same && ((std::isnan(a) && std::isnan(b)) || a == b);
+                }
+                CHECK(same);
+            }
+}

@@ -115,9 +115,21 @@ public:
     /// The feature map after the last stage (before pooling).
     /// @throws ShapeError for an input of the wrong shape, naming the module path; what the ops throw otherwise.
     Var<T> features(const Var<T>& x) {
-        Var<T> y = (*conv1_)(x);
-        if (bn1_) y = (*bn1_)(y);
-        y = relu(y);
+        Var<T> y;
+        bool fused = false;
+        if (nn::detail::fused_inference(*this, x.tape())) {  // conv + BN + ReLU in one pass
+            try {
+                y = nn::detail::conv_norm_act(*conv1_, bn1_, x, Var<T>(), true);
+                fused = true;
+            } catch (const ShapeError&) {
+                // the layer-by-layer path below throws the same error naming the module
+            }
+        }
+        if (!fused) {
+            y = (*conv1_)(x);
+            if (bn1_) y = (*bn1_)(y);
+            y = relu(y);
+        }
         if (maxpool_) y = (*maxpool_)(y);
         for (std::size_t s = 0; s < stages_.size(); ++s) {
             y = (*stages_[s])(y);

@@ -58,6 +58,29 @@ public:
     /// The options it was built with.
     const BatchNormOptions& options() const { return options_; }
 
+    /// The per-channel map y = x * scale + shift this layer applies in evaluation mode, written as two [C]
+    /// constants on `tape` (scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale, in
+    /// double, rounded to T). Computed from the current parameters and buffers at every call, so it never goes
+    /// stale after load_state() or an optimizer step. Returns false and leaves `scale` and `shift` alone when the
+    /// layer normalises with batch statistics (training mode, or no running statistics). Lets a convolution
+    /// apply the batch-norm in its epilogue (conv2d_affine).
+    bool eval_affine(Tape& tape, Var<T>& scale, Var<T>& shift) const {
+        if (this->is_training() || running_mean_ == nullptr || running_var_ == nullptr) return false;
+        const index_t c = options_.num_features();
+        scale = tape.make_output<T>(Shape{c}, false);
+        shift = tape.make_output<T>(Shape{c}, false);
+        T* sc = scale.mutable_value().data();
+        T* sh = shift.mutable_value().data();
+        for (index_t i = 0; i < c; ++i) {
+            const double s = (weight_ ? static_cast<double>(weight_->value[i]) : 1.0) /
+                             std::sqrt(static_cast<double>((*running_var_)[i]) + options_.eps());
+            sc[i] = static_cast<T>(s);
+            sh[i] = static_cast<T>((bias_ ? static_cast<double>(bias_->value[i]) : 0.0) -
+                                   static_cast<double>((*running_mean_)[i]) * s);
+        }
+        return true;
+    }
+
 protected:
     /// For variants with the same parameters, buffers and bookkeeping and another normalize()
     /// (distributed::SyncBatchNorm); `name` starts the error messages.

@@ -8,6 +8,7 @@
 #include "strata/nn/conv2d.hpp"
 #include "strata/nn/sequential.hpp"
 #include "strata/ops/add.hpp"
+#include "strata/ops/conv2d_affine.hpp"
 #include "strata/ops/subsample_pad.hpp"
 
 namespace strata::nn {
@@ -37,6 +38,33 @@ struct BlockOptions {
     STRATA_ARG(Norm, norm) = Norm::batch;
 };
 
+namespace detail {
+
+/// Whether a module in evaluation mode may run its fused inference path on `tape`: the tape records no
+/// gradients and no forward observer (nn::summary) wants to see every layer's output.
+template <class T>
+bool fused_inference(const Module<T>& m, const Tape& tape) {
+    return !m.is_training() && !tape.grad_enabled() && forward_observer<T>() == nullptr;
+}
+
+/// act(bn(c(x)) + residual) (bn, residual and act optional) as one conv2d_affine when `bn` is null or in
+/// evaluation mode with running statistics (its map and the conv's bias folded into the epilogue), else op by
+/// op. Calls the modules' forward directly (no module path in errors, no observer).
+template <class T>
+Var<T> conv_norm_act(Conv2d<T>& c, BatchNorm2d<T>* bn, const Var<T>& x, const Var<T>& residual, bool act) {
+    Tape& tape = x.tape();
+    Var<T> scale, shift = c.bias() ? tape.parameter(*c.bias()) : Var<T>();
+    if (bn == nullptr || (!c.bias() && bn->eval_affine(tape, scale, shift)))
+        return conv2d_affine(x, tape.parameter(c.weight()), scale, shift,
+                             Conv2dParams{c.options().stride(), c.options().padding()}, residual, act);
+    Var<T> y = c(x);
+    y = (*bn)(y);
+    if (residual.defined()) y = add(y, residual);
+    return act ? relu(y) : y;
+}
+
+}  // namespace detail
+
 /// The machinery common to both blocks: out = relu(residual(x) + shortcut(x)).
 template <class T>
 class ResidualBlock : public Module<T> {
@@ -44,6 +72,13 @@ public:
     /// @throws ShapeError (through its convs, naming the module path) for an input whose channels differ from
     /// in_channels; what the ops throw otherwise.
     Var<T> forward(const Var<T>& x) override {
+        if (fused_eval_applies(x.tape())) {
+            try {
+                return fused_forward(x, shortcut_eval(x));
+            } catch (const ShapeError&) {
+                // fall through: the layer-by-layer path below throws the same error naming the inner module
+            }
+        }
         Var<T> y = residual(x);
         switch (options_.shortcut()) {
             case Shortcut::none:
@@ -79,6 +114,28 @@ protected:
 
     /// The residual branch (without the final ReLU).
     virtual Var<T> residual(const Var<T>& x) = 0;
+    /// The whole block in evaluation mode without gradients: relu(residual(x) + shortcut), each conv with its
+    /// batch-norm, the residual add and the ReLU applied in the conv's epilogue (conv_norm_fused).
+    virtual Var<T> fused_forward(const Var<T>& x, const Var<T>& shortcut) = 0;
+
+    /// Whether forward takes the fused inference path (detail::fused_inference).
+    bool fused_eval_applies(const Tape& tape) const { return detail::fused_inference(*this, tape); }
+    /// The shortcut's value for the fused path (undefined for Shortcut::none).
+    Var<T> shortcut_eval(const Var<T>& x) {
+        switch (options_.shortcut()) {
+            case Shortcut::none:
+                return Var<T>();
+            case Shortcut::zero_pad:
+                return needs_reshape_ ? subsample_pad_channels(x, options_.stride(), out_channels_) : x;
+            case Shortcut::projection:
+            case Shortcut::always_projection:
+                break;
+        }
+        return downsample_ ? conv_norm_fused(*downsample_conv_, downsample_bn_, x, Var<T>(), false) : x;
+    }
+    Var<T> conv_norm_fused(Conv2d<T>& c, BatchNorm2d<T>* bn, const Var<T>& x, const Var<T>& residual, bool act) {
+        return detail::conv_norm_act(c, bn, x, residual, act);
+    }
 
     bool has_norm() const { return options_.norm() == Norm::batch; }
 
@@ -101,8 +158,8 @@ protected:
         const bool project = s == Shortcut::always_projection || (s == Shortcut::projection && needs_reshape_);
         if (!project) return;
         auto seq = make<Sequential<T>>();
-        seq->push_back(conv(options_.in_channels(), out_channels_, 1, options_.stride()));
-        if (has_norm()) seq->push_back(make<BatchNorm2d<T>>(BatchNormOptions(out_channels_)));
+        downsample_conv_ = &seq->push_back(conv(options_.in_channels(), out_channels_, 1, options_.stride()));
+        if (has_norm()) downsample_bn_ = &seq->push_back(make<BatchNorm2d<T>>(BatchNormOptions(out_channels_)));
         downsample_ = &this->register_module("downsample", std::move(seq));
     }
     /// Zero-init of a branch's last layer.
@@ -119,6 +176,8 @@ private:
     index_t out_channels_;
     bool needs_reshape_ = false;
     Sequential<T>* downsample_ = nullptr;
+    Conv2d<T>* downsample_conv_ = nullptr;
+    BatchNorm2d<T>* downsample_bn_ = nullptr;
 };
 
 /// conv3x3(stride) - BN - ReLU - conv3x3 - BN, plus the shortcut, then ReLU (He et al. 2016, Fig. 2).
@@ -142,6 +201,10 @@ public:
 protected:
     Var<T> residual(const Var<T>& x) override {
         return this->conv_norm(*conv2_, bn2_, relu(this->conv_norm(*conv1_, bn1_, x)));
+    }
+    Var<T> fused_forward(const Var<T>& x, const Var<T>& shortcut) override {
+        return this->conv_norm_fused(*conv2_, bn2_, this->conv_norm_fused(*conv1_, bn1_, x, Var<T>(), true), shortcut,
+                                     true);
     }
 
 private:
@@ -176,6 +239,11 @@ protected:
         Var<T> y = relu(this->conv_norm(*conv1_, bn1_, x));
         y = relu(this->conv_norm(*conv2_, bn2_, y));
         return this->conv_norm(*conv3_, bn3_, y);
+    }
+    Var<T> fused_forward(const Var<T>& x, const Var<T>& shortcut) override {
+        Var<T> y = this->conv_norm_fused(*conv1_, bn1_, x, Var<T>(), true);
+        y = this->conv_norm_fused(*conv2_, bn2_, y, Var<T>(), true);
+        return this->conv_norm_fused(*conv3_, bn3_, y, shortcut, true);
     }
 
 private:

@@ -88,23 +88,57 @@ const T* conv_unfold(const T* x, const Im2colPlan& plan, index_t n0, index_t cou
     return col;
 }
 
-/// Copies a chunk's GEMM result `y` [Cout, count*P] into its NCHW samples `nchw` [count, Cout, P], adding
-/// `bias` [Cout] when it is not null.
+/// What conv2d's forward does to every output element right after the GEMM, while the chunk is in cache:
+/// out = act(acc * scale[c] + shift[c] + residual), where acc is the convolution's sum and each part is
+/// optional (a null scale is 1, a null shift 0, a null residual 0, act the identity unless `relu`). Plain
+/// conv2d uses shift = bias; the fused eval path of conv + batch-norm (+ residual add) (+ ReLU) uses the
+/// batch-norm's per-channel scale and shift (see conv2d_affine).
 template <class T>
-void conv_to_nchw(const T* y, index_t count, index_t cout, index_t P, const T* bias, T* nchw) {
-    if (P == 1) {  // a plain transpose
-        MatrixMap<T>(nchw, count, cout) = MatrixMap<const T>(y, cout, count).transpose();
-    } else {
-        for (index_t j = 0; j < count; ++j)
-            for (index_t co = 0; co < cout; ++co) {
-                const T* from = y + co * count * P + j * P;
-                T* to = nchw + (j * cout + co) * P;
-                for (index_t q = 0; q < P; ++q) to[q] = from[q];
+struct ConvEpilogue {
+    const T* scale = nullptr;     ///< [Cout] or null
+    const T* shift = nullptr;     ///< [Cout] or null
+    const T* residual = nullptr;  ///< [N, Cout, Ho, Wo] (the output's layout) or null
+    bool relu = false;            ///< clamp at 0 last
+    T* raw = nullptr;             ///< when not null, receives acc ([N, Cout, Ho, Wo]) before the epilogue
+};
+
+/// One output row of `n` elements: out[q] = act(acc[q] * s + b (+ res[q])). `acc` may equal `out` (in place).
+template <class T>
+void conv_epilogue_row(const T* acc, index_t n, T s, T b, const T* res, bool relu, T* out) {
+    if (res) {
+        if (relu)
+            for (index_t q = 0; q < n; ++q) {
+                const T v = acc[q] * s + b + res[q];
+                out[q] = v > T(0) ? v : T(0);
             }
+        else
+            for (index_t q = 0; q < n; ++q) out[q] = acc[q] * s + b + res[q];
+    } else if (relu) {
+        for (index_t q = 0; q < n; ++q) {
+            const T v = acc[q] * s + b;
+            out[q] = v > T(0) ? v : T(0);
+        }
+    } else if (s != T(1)) {
+        for (index_t q = 0; q < n; ++q) out[q] = acc[q] * s + b;
+    } else if (b != T(0) || acc != out) {
+        for (index_t q = 0; q < n; ++q) out[q] = acc[q] + b;
     }
-    if (bias)
-        for (index_t j = 0; j < count; ++j) MatrixMap<T>(nchw + j * cout * P, cout, P).colwise() +=
-            Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(bias, cout);
+}
+
+/// Finishes a chunk of `count` samples: the GEMM result `y` (element (co, j, q) at y[co*ld + j*P + q]) goes
+/// through the epilogue `e` into the NCHW output `out` (sample j, channel co at out[(j*cout + co)*P]); `y`
+/// may be `out` itself (count == 1, ld == P). `residual` and `raw` of `e` are offset like `out`.
+template <class T>
+void conv_finish(const T* y, index_t ld, index_t count, index_t cout, index_t P, const ConvEpilogue<T>& e,
+                 index_t offset, T* out) {
+    for (index_t j = 0; j < count; ++j)
+        for (index_t co = 0; co < cout; ++co) {
+            const T* acc = y + co * ld + j * P;
+            const index_t at = offset + (j * cout + co) * P;
+            if (e.raw) std::copy_n(acc, P, e.raw + at);
+            conv_epilogue_row(acc, P, e.scale ? e.scale[co] : T(1), e.shift ? e.shift[co] : T(0),
+                              e.residual ? e.residual + at : nullptr, e.relu, out + at);
+        }
 }
 
 /// The inverse reordering: NCHW samples `nchw` [count, Cout, P] into `y` [Cout, count*P].
@@ -150,6 +184,114 @@ void conv_add_active_weight_grad(T* dw, const T* part, index_t cout, const Im2co
                 dw[(co * cin + c) * kk + plan.tap_ids[a]] += part[co * K + c * plan.taps + a];
 }
 
+/// What conv2d's forward hands to its backward: the unfolding plan, the batch split and the weight matrix
+/// over the active taps (all in the tape's arena, trivially destructible).
+template <class T>
+struct ConvForward {
+    Im2colPlan unfold;
+    ConvBatchPlan plan;
+    const T* wk;  ///< [Cout, K] weight over the active taps
+    index_t N, Cout, K, P, image;
+};
+
+/// The forward of a convolution of `x` [N, Cin, H, W] (geometry `g`) with `w` [Cout, Cin, kh, kw] into `py`
+/// [N, Cout, Ho, Wo], each chunk finished by the epilogue `e` right after its GEMM. Scratch from `tape`.
+template <class T>
+ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, index_t Cout, const Window2d& g,
+                              const ConvEpilogue<T>& e, T* py) {
+    const index_t P = g.col_cols(), image = g.channels * g.height * g.width;
+    const Im2colPlan unfold(g, tape.buffer<std::int32_t>(Im2colPlan::storage_size(g)));
+    const index_t K = unfold.rows();
+    const ConvBatchPlan plan(N, P, 2.0 * static_cast<double>(N) * static_cast<double>(Cout * K * P));
+    const T* wk = conv_active_weight(tape, w, Cout, unfold);
+
+    const index_t pad_stride = conv_scratch_stride<T>(unfold.padded_size());
+    const index_t col_stride = conv_scratch_stride<T>(K * plan.group * P);
+    const index_t y_stride = plan.group > 1 ? conv_scratch_stride<T>(Cout * plan.group * P) : 0;
+    const GemmBlocking<T> blocking(Cout, plan.group * P, K);
+    const index_t per_thread = pad_stride + col_stride + y_stride + blocking.scratch_size();
+    T* scratch = tape.buffer<T>(plan.threads * per_thread);
+
+    auto forward_chunk = [&](index_t c) {
+        const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
+        T* mine = scratch + thread_index() * per_thread;
+        GemmBlocking<T> packing = blocking;
+        packing.attach(mine + pad_stride + col_stride + y_stride);
+        const T* col = conv_unfold(px, unfold, n0, count, mine, mine + pad_stride);
+        T* y = count == 1 ? py + n0 * Cout * P : mine + pad_stride + col_stride;
+        gemm(false, false, Cout, cols, K, wk, K, col, cols, y, cols, false, packing);
+        conv_finish(y, cols, count, Cout, P, e, n0 * Cout * P, py);
+    };
+    parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t c) { forward_chunk(c); });
+    return ConvForward<T>{unfold, plan, wk, N, Cout, K, P, image};
+}
+
+/// The input and weight gradients of a convolution whose forward was `f`, for the output gradient `dy`
+/// [N, Cout, Ho, Wo]: accumulated into x.grad() and weight.grad() where they require one. Scratch from the tape.
+template <class T>
+void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const ConvForward<T>& f) {
+    const bool need_dw = weight.requires_grad(), need_dx = x.requires_grad();
+    if (!need_dw && !need_dx) return;
+    const Im2colPlan& unfold = f.unfold;
+    const ConvBatchPlan& plan = f.plan;
+    const index_t N = f.N, Cout = f.Cout, K = f.K, P = f.P, image = f.image;
+    Tape& tape = x.tape();
+    const T* px = x.value().data();
+    T* dx = need_dx ? x.grad().data() : nullptr;
+    T* dw = need_dw ? weight.grad().data() : nullptr;
+    const index_t cols_max = plan.group * P;
+    // Per-thread scratch: [weight-gradient partial] [padded image] [col] [dcol] [gathered dY] [packing].
+    const bool partial_dw = need_dw && (plan.threads > 1 || !unfold.all_taps());
+    const index_t dw_stride = partial_dw ? conv_scratch_stride<T>(Cout * K) : 0;
+    const index_t pad_stride = conv_scratch_stride<T>(unfold.padded_size());
+    const index_t col_stride = need_dw ? conv_scratch_stride<T>(K * cols_max) : 0;
+    const index_t dcol_stride = need_dx ? conv_scratch_stride<T>(K * cols_max) : 0;
+    const index_t dy_stride = plan.group > 1 ? conv_scratch_stride<T>(Cout * cols_max) : 0;
+    const GemmBlocking<T> dw_blocking(Cout, K, cols_max), dx_blocking(K, cols_max, Cout);
+    const index_t packing_size =
+        std::max(need_dw ? dw_blocking.scratch_size() : 0, need_dx ? dx_blocking.scratch_size() : 0);
+    const index_t per_thread = dw_stride + pad_stride + col_stride + dcol_stride + dy_stride + packing_size;
+    T* scratch = tape.buffer<T>(plan.threads * per_thread);
+    if (partial_dw)
+        for (int t = 0; t < plan.threads; ++t) std::fill_n(scratch + t * per_thread, Cout * K, T(0));
+
+    auto backward_chunk = [&](index_t c) {
+        const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
+        T* mine = scratch + thread_index() * per_thread;
+        T* dw_acc = partial_dw ? mine : dw;
+        T* padded = mine + dw_stride;
+        T* col_buf = padded + pad_stride;
+        T* dcol = col_buf + col_stride;
+        T* dy_buf = dcol + dcol_stride;
+        const T* dyc = dy + n0 * Cout * P;
+        if (count > 1) {  // gather the chunk's output gradients into [Cout, count*P]
+            conv_from_nchw(dyc, count, Cout, P, dy_buf);
+            dyc = dy_buf;
+        }
+        T* packing_buf = dy_buf + dy_stride;
+        if (dw_acc) {
+            const T* col = conv_unfold(px, unfold, n0, count, padded, col_buf);
+            GemmBlocking<T> packing = dw_blocking;
+            packing.attach(packing_buf);
+            gemm(false, true, Cout, K, cols, dyc, cols, col, cols, dw_acc, K, true, packing);
+        }
+        if (dx) {
+            GemmBlocking<T> packing = dx_blocking;
+            packing.attach(packing_buf);
+            if (count == 1 && unfold.g.is_identity()) {
+                gemm(true, false, K, P, Cout, f.wk, K, dyc, cols, dx + n0 * image, P, true, packing);
+            } else {
+                gemm(true, false, K, cols, Cout, f.wk, K, dyc, cols, dcol, cols, false, packing);
+                for (index_t j = 0; j < count; ++j) col2im(dcol + j * P, cols, unfold, padded, dx + (n0 + j) * image);
+            }
+        }
+    };
+    parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t c) { backward_chunk(c); });
+
+    if (partial_dw)  // reduce the per-thread weight gradients in thread order
+        for (int t = 0; t < plan.threads; ++t) conv_add_active_weight_grad(dw, scratch + t * per_thread, Cout, unfold);
+}
+
 }  // namespace detail
 
 /// 2-D convolution (cross-correlation, as in PyTorch) of `x` [N, Cin, H, W] with `weight` [Cout, Cin, kH, kW]
@@ -168,110 +310,25 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dP
     const Shape bias_shape = has_bias ? bias.shape() : Shape{};
     const detail::Window2d g =
         detail::conv2d_geometry(x.shape(), weight.shape(), has_bias ? &bias_shape : nullptr, params);
-    const index_t N = x.dim(0), Cout = weight.dim(0), P = g.col_cols();
-    const index_t image = g.channels * g.height * g.width;
+    const index_t N = x.dim(0), Cout = weight.dim(0);
 
     Tape& tape = x.tape();
-    const bool grad = tape.needs_grad(x, weight) || (has_bias && bias.requires_grad());
+    const bool grad = tape.needs_grad(x, weight) || (tape.grad_enabled() && has_bias && bias.requires_grad());
     Var<T> out = tape.make_output<T>(Shape{N, Cout, g.out_h, g.out_w}, grad);
-    const detail::Im2colPlan unfold(g, tape.buffer<std::int32_t>(detail::Im2colPlan::storage_size(g)));
-    const index_t K = unfold.rows();
-    const detail::ConvBatchPlan plan(N, P, 2.0 * static_cast<double>(N) * static_cast<double>(Cout * K * P));
-    const T* wk = detail::conv_active_weight(tape, weight.value().data(), Cout, unfold);
-
-    const T* px = x.value().data();
-    const T* pb = has_bias ? bias.value().data() : nullptr;
-    T* py = out.mutable_value().data();
-    const index_t pad_stride = detail::conv_scratch_stride<T>(unfold.padded_size());
-    const index_t col_stride = detail::conv_scratch_stride<T>(K * plan.group * P);
-    const index_t y_stride = plan.group > 1 ? detail::conv_scratch_stride<T>(Cout * plan.group * P) : 0;
-    const detail::GemmBlocking<T> blocking(Cout, plan.group * P, K);
-    const index_t per_thread = pad_stride + col_stride + y_stride + blocking.scratch_size();
-    T* scratch = tape.buffer<T>(plan.threads * per_thread);
-
-    auto forward_chunk = [&](index_t c) {
-        const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
-        T* mine = scratch + detail::thread_index() * per_thread;
-        detail::GemmBlocking<T> packing = blocking;
-        packing.attach(mine + pad_stride + col_stride + y_stride);
-        const T* col = detail::conv_unfold(px, unfold, n0, count, mine, mine + pad_stride);
-        T* y = count == 1 ? py + n0 * Cout * P : mine + pad_stride + col_stride;
-        detail::gemm(false, false, Cout, cols, K, wk, K, col, cols, y, cols, false, packing);
-        if (count > 1)
-            detail::conv_to_nchw(y, count, Cout, P, pb, py + n0 * Cout * P);
-        else if (pb)
-            MatrixMap<T>(y, Cout, P).colwise() += Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(pb, Cout);
-    };
-    detail::parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t c) { forward_chunk(c); });
-
+    detail::ConvEpilogue<T> e;
+    e.shift = has_bias ? bias.value().data() : nullptr;
+    const detail::ConvForward<T> f = detail::conv2d_forward(tape, x.value().data(), N, weight.value().data(), Cout, g,
+                                                            e, out.mutable_value().data());
     if (grad)
-        tape.record("conv2d", out, [x, weight, bias, out, unfold, plan, wk, N, Cout, K, P, image, has_bias] {
+        tape.record("conv2d", out, [x, weight, bias, out, f, has_bias] {
             const T* dy = out.grad().data();
             if (has_bias && bias.requires_grad()) {
                 T* db = bias.grad().data();
-                for (index_t n = 0; n < N; ++n)
-                    for (index_t co = 0; co < Cout; ++co)
-                        db[co] += ArrayMap<const T>(dy + (n * Cout + co) * P, P).sum();
+                for (index_t n = 0; n < f.N; ++n)
+                    for (index_t co = 0; co < f.Cout; ++co)
+                        db[co] += ArrayMap<const T>(dy + (n * f.Cout + co) * f.P, f.P).sum();
             }
-            const bool need_dw = weight.requires_grad(), need_dx = x.requires_grad();
-            if (!need_dw && !need_dx) return;
-            Tape& tape = out.tape();
-            const T* px = x.value().data();
-            T* dx = need_dx ? x.grad().data() : nullptr;
-            T* dw = need_dw ? weight.grad().data() : nullptr;
-            const index_t cols_max = plan.group * P;
-            // Per-thread scratch: [weight-gradient partial] [padded image] [col] [dcol] [gathered dY] [packing].
-            const bool partial_dw = need_dw && (plan.threads > 1 || !unfold.all_taps());
-            const index_t dw_stride = partial_dw ? detail::conv_scratch_stride<T>(Cout * K) : 0;
-            const index_t pad_stride = detail::conv_scratch_stride<T>(unfold.padded_size());
-            const index_t col_stride = need_dw ? detail::conv_scratch_stride<T>(K * cols_max) : 0;
-            const index_t dcol_stride = need_dx ? detail::conv_scratch_stride<T>(K * cols_max) : 0;
-            const index_t dy_stride = plan.group > 1 ? detail::conv_scratch_stride<T>(Cout * cols_max) : 0;
-            const detail::GemmBlocking<T> dw_blocking(Cout, K, cols_max), dx_blocking(K, cols_max, Cout);
-            const index_t packing_size = std::max(need_dw ? dw_blocking.scratch_size() : 0,
-                                                  need_dx ? dx_blocking.scratch_size() : 0);
-            const index_t per_thread = dw_stride + pad_stride + col_stride + dcol_stride + dy_stride + packing_size;
-            T* scratch = tape.buffer<T>(plan.threads * per_thread);
-            if (partial_dw)
-                for (int t = 0; t < plan.threads; ++t) std::fill_n(scratch + t * per_thread, Cout * K, T(0));
-
-            auto backward_chunk = [&](index_t c) {
-                const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
-                T* mine = scratch + detail::thread_index() * per_thread;
-                T* dw_acc = partial_dw ? mine : dw;
-                T* padded = mine + dw_stride;
-                T* col_buf = padded + pad_stride;
-                T* dcol = col_buf + col_stride;
-                T* dy_buf = dcol + dcol_stride;
-                const T* dyc = dy + n0 * Cout * P;
-                if (count > 1) {  // gather the chunk's output gradients into [Cout, count*P]
-                    detail::conv_from_nchw(dyc, count, Cout, P, dy_buf);
-                    dyc = dy_buf;
-                }
-                T* packing_buf = dy_buf + dy_stride;
-                if (dw_acc) {
-                    const T* col = detail::conv_unfold(px, unfold, n0, count, padded, col_buf);
-                    detail::GemmBlocking<T> packing = dw_blocking;
-                    packing.attach(packing_buf);
-                    detail::gemm(false, true, Cout, K, cols, dyc, cols, col, cols, dw_acc, K, true, packing);
-                }
-                if (dx) {
-                    detail::GemmBlocking<T> packing = dx_blocking;
-                    packing.attach(packing_buf);
-                    if (count == 1 && unfold.g.is_identity()) {
-                        detail::gemm(true, false, K, P, Cout, wk, K, dyc, cols, dx + n0 * image, P, true, packing);
-                    } else {
-                        detail::gemm(true, false, K, cols, Cout, wk, K, dyc, cols, dcol, cols, false, packing);
-                        for (index_t j = 0; j < count; ++j)
-                            detail::col2im(dcol + j * P, cols, unfold, padded, dx + (n0 + j) * image);
-                    }
-                }
-            };
-            detail::parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t c) { backward_chunk(c); });
-
-            if (partial_dw)  // reduce the per-thread weight gradients in thread order
-                for (int t = 0; t < plan.threads; ++t)
-                    detail::conv_add_active_weight_grad(dw, scratch + t * per_thread, Cout, unfold);
+            detail::conv2d_backward(x, weight, dy, f);
         });
     return out;
 }

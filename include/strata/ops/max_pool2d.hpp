@@ -15,6 +15,69 @@
 
 namespace strata {
 
+namespace detail {
+
+/// The larger of `m` and `v`, or `v` when it is NaN (a NaN wins its window, as in PyTorch). Branch-free.
+template <class T>
+inline T max_or_nan(T m, T v) {
+    return (v > m) | (v != v) ? v : m;
+}
+
+/// Elements of scratch max_pool_plane needs for geometry `g`: two buffers of one row per window start row,
+/// ((Ho - 1) * stride + 1) * W each.
+inline index_t max_pool_scratch_size(const Window2d& g) {
+    return g.out_h > 0 ? 2 * ((g.out_h - 1) * g.stride + 1) * g.width : 0;
+}
+
+/// Max pooling of one [H, W] plane `in` into `out` [Ho, Wo] without winner indices (inference), in passes
+/// over long contiguous runs (vectorisable even on small maps): `rows` gets, for every window start row r in
+/// [-p, (Ho-1)*s - p], the maximum over the window's rows (kernel passes over whole runs of rows); `cols` gets
+/// the maximum of `rows` over kernel consecutive elements of the flattened buffer (kernel passes again), which
+/// is the window's maximum wherever the window lies inside the row; the output picks those and recomputes the
+/// few windows that touch the left or right padding. Padding never wins (-infinity); a NaN wins its window.
+/// `scratch` holds max_pool_scratch_size(g) elements.
+template <class T>
+void max_pool_plane(const T* __restrict in, const Window2d& g, T* __restrict scratch, T* __restrict out) {
+    const index_t W = g.width, H = g.height, k = g.kernel_h, s = g.stride, p = g.padding;
+    const index_t R = (g.out_h - 1) * s + 1, n = R * W;
+    T* __restrict rows = scratch;
+    T* __restrict cols = scratch + n;
+    for (index_t t = 0; t < n; ++t) rows[t] = -std::numeric_limits<T>::infinity();
+    for (index_t i = 0; i < k; ++i) {
+        // window start rows r = j - p (j in [0, R)) read input row r + i when 0 <= r + i < H
+        const index_t j0 = std::max<index_t>(0, p - i), j1 = std::min<index_t>(R, H + p - i);
+        if (j1 <= j0) continue;
+        const T* src = in + (j0 - p + i) * W;
+        T* dst = rows + j0 * W;
+        const index_t m = (j1 - j0) * W;
+        for (index_t t = 0; t < m; ++t) dst[t] = max_or_nan(dst[t], src[t]);
+    }
+    // cols[t] = max(rows[t - p .. t - p + k)) for the t where that run lies inside the buffer.
+    const index_t t0 = p, t1 = n - (k - 1 - p);
+    for (index_t t = t0; t < t1; ++t) cols[t] = rows[t - p];
+    for (index_t j = 1; j < k; ++j) {
+        const T* src = rows - p + j;
+        for (index_t t = t0; t < t1; ++t) cols[t] = max_or_nan(cols[t], src[t]);
+    }
+    for (index_t oh = 0; oh < g.out_h; ++oh) {
+        const T* row = rows + oh * s * W;
+        const T* full = cols + oh * s * W;
+        T* o = out + oh * g.out_w;
+        for (index_t ow = 0; ow < g.out_w; ++ow) {
+            const index_t w0 = ow * s - p, w1 = ow * s - p + k;
+            if (w0 >= 0 && w1 <= W) {
+                o[ow] = full[ow * s];
+            } else {  // the window touches the padding
+                T m = -std::numeric_limits<T>::infinity();
+                for (index_t w = std::max<index_t>(w0, 0); w < std::min<index_t>(w1, W); ++w) m = max_or_nan(m, row[w]);
+                o[ow] = m;
+            }
+        }
+    }
+}
+
+}  // namespace detail
+
 /// Max pooling of `x` [N, C, H, W] over kernel x kernel windows moved by `stride`, with `padding` cells of
 /// -infinity on every side: output [N, C, Ho, Wo], Ho = (H + 2*padding - kernel) / stride + 1. Like PyTorch,
 /// among equal maxima the first in row-major scan order wins and a NaN wins its window (the last NaN, as in
@@ -33,6 +96,18 @@ Var<T> max_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
     std::int32_t* argmax = grad ? tape.buffer<std::int32_t>(planes * out_plane) : nullptr;
     const T* px = x.value().data();
     T* py = out.mutable_value().data();
+    const bool worth_threads = planes * out_plane * kernel * kernel >= 65536;
+
+    if (!grad) {  // values only: separable, vectorised over rows
+        const int threads = worth_threads ? detail::available_threads() : 1;
+        const index_t row_stride = (detail::max_pool_scratch_size(g) + 15) / 16 * 16;  // whole 64-byte lines
+        T* rows = tape.buffer<T>(threads * row_stride);
+        detail::parallel_for(planes, threads, worth_threads, [&](index_t pl) {
+            detail::max_pool_plane(px + pl * in_plane, g, rows + detail::thread_index() * row_stride,
+                                   py + pl * out_plane);
+        });
+        return out;
+    }
 
     detail::parallel_for(planes, planes * out_plane * kernel * kernel >= 65536, [&](index_t pl) {
         const T* in = px + pl * in_plane;
