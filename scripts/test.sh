@@ -6,13 +6,15 @@
 #      whole-model tests (tests/integration, the train_mnist scripts, skip_vs_plain, the README quickstart) run
 #      here too, at STRATA_TEST_SCALE=small (fewer images and steps); only the MPI training runs (slow under
 #      ASan) and the valgrind run (memcheck and ASan do not mix) are left to the release phase;
-#   4. fuzz: a bounded run of every libFuzzer harness (clang), STRATA_FUZZ_PARALLEL at a time.
+#   4. tsan: ThreadSanitizer without OpenMP, building ONLY strata_thread_tests (one model in eval mode serving
+#      several threads, tests/threads) and running it (ctest -L threads): a data race fails it (exit 66);
+#   5. fuzz: a bounded run of every libFuzzer harness (clang), STRATA_FUZZ_PARALLEL at a time.
 # Prints the time of each phase, and ends with one line `N passed, N failed` summing all of them (a phase
 # whose configure or build fails counts as one failed test). Exits non-zero if anything failed.
 #
 # Environment knobs:
 #   STRATA_JOBS=N           build/test job count (default: nproc)
-#   STRATA_SKIP_SANITIZE=1  skip the sanitizer build
+#   STRATA_SKIP_SANITIZE=1  skip the sanitizer build; STRATA_SKIP_TSAN=1 skip the ThreadSanitizer phase
 #   STRATA_SKIP_FUZZ=1      skip the fuzzing phase; STRATA_FUZZ_SECONDS=N per harness (default 60),
 #                           STRATA_FUZZ_PARALLEL=N harnesses at a time (default: the job count)
 #   STRATA_TEST_GLOB=...    only these unit test files (';'-separated globs relative to tests/)
@@ -39,8 +41,9 @@ else
 fi
 
 # run_phase NAME BUILD_DIR CMAKE_ARGS...: configure + build, then ctest (with the extra arguments in the array
-# ctest_args); adds to the totals.
+# ctest_args); adds to the totals. With build_target set, builds only that target.
 ctest_args=()
+build_target=""
 run_phase() {
     local name="$1" dir="$2"
     shift 2
@@ -49,7 +52,7 @@ run_phase() {
     t0="$(now)"
     cmake -S "$root" -B "$dir" "${common_args[@]}" "$@" || rc=$?
     if [[ $rc -eq 0 ]]; then
-        cmake --build "$dir" -j "$jobs" || rc=$?
+        cmake --build "$dir" -j "$jobs" ${build_target:+--target "$build_target"} || rc=$?
     fi
     local build_s
     build_s="$(elapsed "$t0")"
@@ -109,6 +112,21 @@ else
         -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" \
         -DSTRATA_SANITIZE=ON -DSTRATA_USE_OPENMP=OFF -DSTRATA_BUILD_BENCHMARKS=OFF -DSTRATA_TEST_SCALE=small
     ctest_args=()
+fi
+
+# ThreadSanitizer: only the serving-from-several-threads test (a minute or two of build on 2 cores). TSan and
+# OpenMP's runtime do not mix, and the serving rules are about the user's threads, so OpenMP is off.
+if [[ "${STRATA_SKIP_TSAN:-0}" == 1 ]]; then
+    timings+=("tsan: skipped")
+else
+    ctest_args=(-L threads)
+    build_target=strata_thread_tests
+    TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1}" run_phase tsan "$root/build/tsan" \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" \
+        -DSTRATA_SANITIZE_THREAD=ON -DSTRATA_USE_OPENMP=OFF -DSTRATA_BUILD_BENCHMARKS=OFF \
+        -DSTRATA_BUILD_EXAMPLES=OFF
+    ctest_args=()
+    build_target=""
 fi
 
 # A bounded run of every libFuzzer harness (fuzz/run.sh, which builds them once and runs STRATA_FUZZ_PARALLEL at

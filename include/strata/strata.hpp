@@ -49,6 +49,7 @@
 #include "strata/nn/summary.hpp"
 
 #include "strata/models/dsn.hpp"
+#include "strata/models/model_file.hpp"
 #include "strata/models/registry.hpp"
 #include "strata/models/resnet.hpp"
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "strata/models/model_file.hpp"
 #include "strata/models/registry.hpp"
 #include "strata/nn/activation.hpp"
 #include "strata/nn/batch_norm.hpp"
@@ -207,4 +208,25 @@ TEST_CASE("load_training_checkpoint refuses checkpoints of another run", "[train
         auto sched = make_sched(other.config, opt->control(), 2);
         CHECK_THROWS_AS(load_training_checkpoint(ck, *model, *opt, sched, other.progress), Error);
     }
+}
+
+TEST_CASE("models::load_model reads the trained net from a training checkpoint", "[train][state][model_file]") {
+    auto model = models::make_model<float>("resnet8-aux", models::ModelSpec());
+    Generator gen(11);
+    for (auto& np : model->named_parameters()) np.parameter->value.fill_normal(gen, 0.0, 0.3);
+    for (auto& nb : model->named_buffers()) nb.buffer->fill_uniform(gen, 0.5, 1.5);
+    TrainConfig c = config_with("adam", "cosine", 0);
+    auto opt = make_optimizer(c, *model);
+    optim::ScheduleDriver sched = make_schedule(c, opt->control(), 10);
+    const io::Checkpoint ck = io::Checkpoint::from_bytes(
+        make_training_checkpoint(*model, *opt, sched, TrainProgress{}, "").to_bytes(), "last.ck");
+    CHECK(ck.get_string("arch.type") == "ResNet");
+    auto served = models::load_model<float>(ck);
+    Tensor<float> x(Shape{2, 1, 28, 28});
+    x.fill_normal(gen);
+    model->eval();
+    Tape t1, t2;
+    const Var<float> a = (*model)(t1.constant(x)), b = (*served)(t2.constant(x));
+    CHECK(std::memcmp(a.value().data(), b.value().data(), sizeof(float) * 20) == 0);
+    CHECK(served->named_parameters().size() == model->named_parameters().size());  // the heads too
 }

@@ -287,20 +287,25 @@ public:
     // ---- loading into objects: every name, dtype and shape is checked before anything is written ----------
 
     /// Loads the parameters and buffers of `module` from the entries `options.prefix() + name`. Throws (leaving
-    /// the module unchanged) one error listing every problem: a missing entry or (strict) an unexpected entry
-    /// under the prefix, a dtype mismatch, a shape mismatch (naming the entry and both values). The error is a
-    /// ShapeError when every problem is a shape mismatch, else a FormatError.
-    /// @throws ShapeError when every problem is a shape mismatch (each entry named with both shapes).
-    /// @throws FormatError otherwise: missing or unexpected entries, dtype mismatches (all of them listed).
+    /// the module unchanged) one CheckpointMismatch for every problem together: a missing entry or (strict) an
+    /// unexpected entry under the prefix, a dtype mismatch, a shape mismatch (naming the entry and both values).
+    /// @throws CheckpointMismatch (a FormatError and a ShapeError) whose message starts with the counts of
+    /// missing, unexpected, shape- and dtype-mismatched entries, then one problem per line (10 of each kind).
     template <class T>
     LoadReport load_into(nn::Module<T>& module, const LoadOptions& options = LoadOptions()) const {
         std::vector<detail::LoadTarget<T>> targets;
         for (auto& np : module.named_parameters()) targets.push_back({np.name, &np.parameter->value, "parameter"});
         for (auto& nb : module.named_buffers()) targets.push_back({nb.name, nb.buffer, "buffer"});
-        return load_targets(targets, options, "the model");
+        const std::string hint =
+            options.strict() ? "(LoadOptions().strict(false) loads only the entries that match" +
+                                   (has("arch.format") ? "; models::load_model(\"" + source_ +
+                                                             "\") rebuilds the model this file was saved from)"
+                                                       : std::string(")"))
+                             : std::string();
+        return load_targets(targets, options, "the model", hint);
     }
     /// Loads named tensors (a range of (name, Tensor<T>*) pairs) from `options.prefix() + name`, like load_into.
-    /// @throws ShapeError or FormatError as load_into().
+    /// @throws CheckpointMismatch as load_into().
     template <class Range>
     LoadReport load_tensors(const Range& named, const LoadOptions& options) const {
         using T = typename std::remove_pointer_t<std::decay_t<decltype(std::begin(named)->second)>>::value_type;
@@ -311,7 +316,7 @@ public:
     /// Loads an optimizer's state saved by add_optimizer(opt, prefix): calls `opt.init_state()` (so that every
     /// state tensor the options need exists), then load_tensors(opt.state_tensors(), ...) with that prefix and
     /// strictness. Any `opt` with init_state() and state_tensors() (optim::Optimizer) works.
-    /// @throws ShapeError or FormatError as load_into(); what opt.init_state() throws.
+    /// @throws CheckpointMismatch as load_into(); what opt.init_state() throws.
     template <class Optimizer>
     LoadReport load_optimizer(Optimizer& opt, const std::string& prefix = "optim.", bool strict = true) const {
         opt.init_state();
@@ -373,7 +378,7 @@ private:
 
     template <class T>
     LoadReport load_targets(const std::vector<detail::LoadTarget<T>>& targets, const LoadOptions& o,
-                            const char* what) const {
+                            const char* what, const std::string& hint = "") const {
         LoadReport report;
         detail::Problems problems;
         std::vector<std::pair<const CheckpointEntry*, Tensor<T>*>> plan;
@@ -385,7 +390,7 @@ private:
             auto it = index_.find(key);
             if (it == index_.end()) {
                 if (o.strict())
-                    problems.add(false, "missing entry '", key, "' for ", t.kind, " '", t.name, "' of shape ",
+                    problems.add(detail::Problems::missing, t.name, "'", key, "' for ", t.kind, " of shape ",
                                  t.tensor->shape());
                 else
                     report.missing.push_back(t.name);
@@ -401,11 +406,11 @@ private:
             } else if (skip) {
                 report.mismatched.push_back(t.name);
             } else if (!dtype_ok) {
-                problems.add(false, "entry '", key, "' has dtype ", dtype_name(e.dtype), " but ", t.kind, " '",
-                             t.name, "' is ", dtype_name(dtype_of<T>()));
+                problems.add(detail::Problems::dtype, t.name, "'", key, "' is ", dtype_name(e.dtype), " in the file, ",
+                             dtype_name(dtype_of<T>()), " in ", what);
             } else {
-                problems.add(true, "entry '", key, "' has shape ", e.shape_string(), " but ", t.kind, " '", t.name,
-                             "' has shape ", t.tensor->shape());
+                problems.add(detail::Problems::shape, t.name, "'", key, "' is ", e.shape_string(), " in the file, ",
+                             t.tensor->shape(), " in ", what, " (", t.kind, ")");
             }
         }
         for (const auto& e : entries_) {
@@ -413,12 +418,12 @@ private:
             const std::string rest = e.name.substr(o.prefix().size());
             if (wanted.count(rest)) continue;
             if (o.strict())
-                problems.add(false, "unexpected entry '", e.name, "' (", dtype_name(e.dtype), " ", e.shape_string(),
-                             "): ", what, " has nothing called '", rest, "'");
+                problems.add(detail::Problems::unexpected, rest, "'", e.name, "' (", dtype_name(e.dtype), " ",
+                             e.shape_string(), "), not in ", what);
             else
                 report.unexpected.push_back(rest);
         }
-        problems.throw_if_any("load: " + source_ + " does not match " + what);
+        problems.throw_if_any("load: " + source_ + " does not match " + what, hint);
         for (auto& [e, tensor] : plan) {
             detail::copy_entry(*e, *tensor);
             report.loaded.push_back(e->name.substr(o.prefix().size()));
@@ -441,7 +446,7 @@ namespace strata::io {
     STRATA_EXPLICIT_TEMPLATE Checkpoint Checkpoint::from_module<T>(const nn::Module<T>&, const std::string&); \
     STRATA_EXPLICIT_TEMPLATE LoadReport Checkpoint::load_into<T>(nn::Module<T>&, const LoadOptions&) const; \
     STRATA_EXPLICIT_TEMPLATE LoadReport Checkpoint::load_targets<T>(const std::vector<detail::LoadTarget<T>>&, \
-        const LoadOptions&, const char*) const;
+        const LoadOptions&, const char*, const std::string&) const;
 STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
 #undef STRATA_INSTANTIATE_
 }  // namespace strata::io

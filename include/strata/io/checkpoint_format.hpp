@@ -145,31 +145,45 @@ struct LoadTarget {
     const char* kind;
 };
 
-/// The problems found while validating a load, thrown together as one error.
+/// The problems found while validating a load, thrown together as one CheckpointMismatch.
 class Problems {
 public:
-    /// Records a problem; `shape` marks a shape mismatch.
+    /// The kinds of problem, in the order the message lists them.
+    enum Kind { missing, unexpected, shape, dtype };
+    /// Lines listed per kind before "... and N more".
+    static constexpr std::size_t shown_per_kind = 10;
+
+    /// Records a problem of `kind` about target `name` (without the prefix), described by `args`.
     template <class... Args>
-    void add(bool shape, Args&&... args) {
-        list_.push_back(strata::detail::concat(std::forward<Args>(args)...));
-        all_shape_ = all_shape_ && shape;
+    void add(Kind kind, const std::string& name, Args&&... args) {
+        names_[kind].push_back(name);
+        lines_[kind].push_back(strata::detail::concat(std::forward<Args>(args)...));
     }
-    /// Throws `header` + the problems (the first 12, then a count): a ShapeError when all are shape mismatches,
-    /// else a FormatError. Does nothing when there are none.
-    void throw_if_any(const std::string& header) const {
-        if (list_.empty()) return;
-        const std::size_t n = list_.size();
-        std::string msg = header + " (" + std::to_string(n) + (n == 1 ? " problem): " : " problems): ");
-        const std::size_t shown = std::min<std::size_t>(list_.size(), 12);
-        for (std::size_t i = 0; i < shown; ++i) msg += (i ? "; " : "") + list_[i];
-        if (shown < list_.size()) msg += "; and " + std::to_string(list_.size() - shown) + " more";
-        if (all_shape_) throw ShapeError(msg);
-        throw FormatError(msg);
+    /// Throws a CheckpointMismatch whose message is `header`, the counts, then one line per problem (the first
+    /// shown_per_kind of each kind, then a count of the rest) and `hint`. Does nothing when there are none.
+    void throw_if_any(const std::string& header, const std::string& hint) const {
+        std::size_t total = 0;
+        for (const auto& l : lines_) total += l.size();
+        if (total == 0) return;
+        static const char* const labels[] = {"missing", "unexpected", "shape", "dtype"};
+        std::string msg = strata::detail::concat(header, ": ", lines_[missing].size(), " missing, ",
+                                                 lines_[unexpected].size(), " unexpected, ", lines_[shape].size(),
+                                                 " with another shape, ", lines_[dtype].size(),
+                                                 " with another dtype");
+        for (int k = missing; k <= dtype; ++k) {
+            const auto& list = lines_[k];
+            const std::size_t shown = std::min(list.size(), shown_per_kind);
+            for (std::size_t i = 0; i < shown; ++i) msg += strata::detail::concat("\n  ", labels[k], ": ", list[i]);
+            if (shown < list.size())
+                msg += strata::detail::concat("\n  ... and ", list.size() - shown, " more ", labels[k]);
+        }
+        if (!hint.empty()) msg += "\n" + hint;
+        throw CheckpointMismatch(msg, names_[missing], names_[unexpected], names_[shape], names_[dtype]);
     }
 
 private:
-    std::vector<std::string> list_;
-    bool all_shape_ = true;
+    std::vector<std::string> lines_[4];
+    std::vector<std::string> names_[4];
 };
 
 /// The bytes of a checkpoint file holding `entries`.

@@ -31,7 +31,7 @@ template <class T>
 class Dsn : public nn::Module<T> {
 public:
     /// @throws ArgumentError when widths is empty, or a width, in_channels or num_classes is not positive.
-    explicit Dsn(const DsnOptions& o) {
+    explicit Dsn(const DsnOptions& o) : options_(o) {
         check<ArgumentError>(!o.widths().empty(), "dsn: needs at least one stage");
         const bool bn = o.norm() == nn::Norm::batch;
         index_t in = o.in_channels();
@@ -68,8 +68,13 @@ public:
         return (*fc_)(flatten((*pool_)(y)));
     }
     std::string type_name() const override { return "DSN"; }
+    /// The options it was built with.
+    const DsnOptions& options() const { return options_; }
+    /// The companion head after stage s (0-based), or null.
+    nn::AuxHead<T>* aux_head(std::size_t s) const { return s < aux_.size() ? aux_[s] : nullptr; }
 
 private:
+    DsnOptions options_;
     std::vector<nn::Sequential<T>*> stages_;
     std::vector<nn::AuxHead<T>*> aux_;
     nn::GlobalAvgPool2d<T>* pool_;

@@ -56,7 +56,7 @@ public:
     /// @throws ArgumentError for no stages, a stage of no blocks, or invalid options (non-positive in_channels,
     /// num_classes or widths; aux_after naming a stage outside the net or twice), naming the value.
     ResNet(BlockType block, const std::vector<index_t>& blocks_per_stage, const ResNetOptions& options)
-        : options_(options) {
+        : options_(options), block_type_(block), blocks_per_stage_(blocks_per_stage) {
         std::vector<index_t> widths = options.widths();
         if (widths.empty())
             widths = options.stem() == Stem::imagenet ? std::vector<index_t>{64, 128, 256, 512}
@@ -145,6 +145,10 @@ public:
     nn::Conv2d<T>& stem_conv() { return *conv1_; }
     nn::Linear<T>& fc() { return *fc_; }
     const ResNetOptions& options() const { return options_; }
+    /// The block the net is made of.
+    BlockType block_type() const { return block_type_; }
+    /// Blocks in each stage ({2, 2, 2, 2} for ResNet-18).
+    const std::vector<index_t>& blocks_per_stage() const { return blocks_per_stage_; }
 
     /// The auxiliary head after stage s (0-based), or null.
     nn::AuxHead<T>* aux_head(std::size_t s) const { return s < aux_.size() ? aux_[s] : nullptr; }
@@ -182,6 +186,8 @@ private:
     }
 
     ResNetOptions options_;
+    BlockType block_type_;
+    std::vector<index_t> blocks_per_stage_;
     nn::Conv2d<T>* conv1_ = nullptr;
     nn::BatchNorm2d<T>* bn1_ = nullptr;
     nn::MaxPool2d<T>* maxpool_ = nullptr;

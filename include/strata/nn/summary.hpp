@@ -135,17 +135,21 @@ Summary summary(Module<T>& model, const Shape& input_shape) {
     auto& slot = nn::detail::forward_observer<T>();
     auto* previous = slot;
     slot = &observer;
-    model.eval();
+    // Mode flags are written only when some module is in training mode: summary() of a model wholly in eval
+    // mode writes nothing the model shares, so threads serving the same model may run meanwhile.
+    bool any_training = false;
+    for (auto& entry : model.named_modules()) any_training = any_training || entry.second->is_training();
+    if (any_training) model.eval();
     try {
         NoGradGuard no_grad(tape);
         model(tape.constant(input));
     } catch (...) {
         slot = previous;
-        model.train(was_training);
+        if (any_training) model.train(was_training);
         throw;
     }
     slot = previous;
-    model.train(was_training);
+    if (any_training) model.train(was_training);
     return s;
 }
 

@@ -9,12 +9,14 @@
 ///   progress.*         epochs completed, optimizer steps, and the current epoch's partial sums (loss, correct,
 ///                      samples) for an interruption in the middle of an epoch
 ///   meta.format        "strata-train 1"; meta.config the run's TrainConfig as text (see config.hpp)
+///   arch.*             the architecture (models/model_file.hpp), so models::load_model reads the trained net
 
 #include <string>
 #include <vector>
 
 #include "strata/data/data_loader.hpp"
 #include "strata/io/checkpoint.hpp"
+#include "strata/models/model_file.hpp"
 #include "strata/nn/dropout.hpp"
 #include "strata/nn/init.hpp"
 #include "strata/optim/schedule/driver.hpp"
@@ -74,6 +76,7 @@ io::Checkpoint make_training_checkpoint(nn::Module<T>& model, Opt& optimizer, co
     ck.add_scalar("progress.samples", progress.samples);
     ck.add_string("meta.format", training_checkpoint_format);
     ck.add_string("meta.config", config_text);
+    models::add_architecture(ck, model);  // nothing for a model the registry does not build
     return ck;
 }
 
