@@ -1,52 +1,112 @@
 #pragma once
 /// @file
-/// A row-major GEMM, C = op(A) op(B) or C += op(A) op(B), on raw pointers through Eigen's own blocked kernel
-/// (the one `MatrixMap * MatrixMap` reaches), but with its packing buffers supplied by the caller (from the
-/// tape's arena) instead of allocated: Eigen takes large packing buffers from the heap on every product
-/// (above EIGEN_STACK_ALLOCATION_LIMIT), and a steady-state training step must not touch the heap.
-/// Single-threaded, except gemm_with_scratch on large products outside any parallel region, which lets Eigen
-/// thread the product itself (the one level of parallelism there).
+/// A row-major GEMM, C = op(A) op(B) or C += op(A) op(B), on raw pointers, with its packing buffers supplied
+/// by the caller (from the tape's arena): a steady-state training step must not touch the heap. The kernel is
+/// chosen at run time for the CPU (active_isa(), core/cpu_features.hpp): strata's packed kernels compiled for
+/// AVX-512 (ops/detail/gemm_kernels_avx512.hpp) or AVX2+FMA (gemm_kernels_avx2.hpp), whatever flags the
+/// program is built with, else Eigen's own blocked kernel (the one `MatrixMap * MatrixMap` reaches, compiled
+/// for the program's flags) as the portable fallback. Single-threaded, except gemm_with_scratch on large
+/// products outside any parallel region, which splits the product over threads itself (the one level of
+/// parallelism there).
 
 #include <algorithm>
 
 #include <Eigen/Core>
 
 #include "strata/core/aligned.hpp"
+#include "strata/core/cpu_features.hpp"
 #include "strata/core/parallel.hpp"
 #include "strata/core/shape.hpp"
+#include "strata/ops/detail/gemm_kernels_avx2.hpp"
+#include "strata/ops/detail/gemm_kernels_avx512.hpp"
 
 namespace strata::detail {
 
-/// Eigen's cache blocking of one GEMM shape, and packing buffers attached to it. Compute it once for the
-/// largest shape a loop will multiply, size the scratch with scratch_size(), and attach() a private slice
-/// to a copy per thread; smaller products (fewer columns, say) can use the same blocking.
+namespace gemm_impl {
+
+/// Elements `n` T take when rounded up to whole 64-byte lines.
+template <class T>
+index_t whole_lines(index_t n) {
+    const auto per_line = static_cast<index_t>(alignment / sizeof(T));
+    return (n + per_line - 1) / per_line * per_line;
+}
+
+/// Cache blocks of strata's packed kernels for one ISA's Simd<T>, clipped to a product's size: A's block
+/// [mc x kc] and B's block [kc x nc], mc a multiple of the register tile's rows, nc of its columns.
+struct PackedBlocks {
+    index_t mc = 0, kc = 0, nc = 0;
+};
+
+template <class S>
+PackedBlocks packed_blocks(index_t m, index_t n, index_t k) {
+    constexpr index_t mr = S::mr, nr = S::nv * S::width;
+    PackedBlocks b;
+    b.mc = std::min<index_t>(S::mc, std::max<index_t>(1, (m + mr - 1) / mr) * mr);
+    b.kc = std::min<index_t>(S::kc, std::max<index_t>(1, k));
+    b.nc = std::min<index_t>(S::nc, std::max<index_t>(1, (n + nr - 1) / nr) * nr);
+    return b;
+}
+
+}  // namespace gemm_impl
+
+/// The cache blocking of one GEMM shape for the kernel family active when it is built, and packing buffers
+/// attached to it. Compute it once for the largest shape a loop will multiply, size the scratch with
+/// scratch_size(), and attach() a private slice to a copy per thread; smaller products (fewer columns, say)
+/// can use the same blocking. gemm() runs the kernel family the blocking was built for, so a set_isa()
+/// between building and using a blocking does not change the scratch it needs.
 template <class T>
 class GemmBlocking : public Eigen::internal::level3_blocking<T, T> {
 public:
     /// The blocking of a row-major [m x k] * [k x n] product. Does not throw.
-    GemmBlocking(index_t m, index_t n, index_t k) {
-        // Eigen computes a row-major product as the column-major C^T = op(B)^T op(A)^T: n rows, m columns.
-        this->m_mc = n;
-        this->m_nc = m;
-        this->m_kc = k;
-        Eigen::internal::computeProductBlockingSizes<T, T, 1>(this->m_kc, this->m_mc, this->m_nc, Eigen::Index{1});
+    GemmBlocking(index_t m, index_t n, index_t k) : isa_(active_isa()) {
+        if (isa_ == Isa::generic) {
+            // Eigen computes a row-major product as the column-major C^T = op(B)^T op(A)^T: n rows, m columns.
+            this->m_mc = n;
+            this->m_nc = m;
+            this->m_kc = k;
+            Eigen::internal::computeProductBlockingSizes<T, T, 1>(this->m_kc, this->m_mc, this->m_nc,
+                                                                  Eigen::Index{1});
+            return;
+        }
+#if STRATA_X86_KERNELS
+        blocks_ = isa_ == Isa::avx512 ? gemm_impl::packed_blocks<avx512::Simd<T>>(m, n, k)
+                                      : gemm_impl::packed_blocks<avx2::Simd<T>>(m, n, k);
+#endif
     }
 
+    /// The kernel family gemm() runs with this blocking.
+    Isa isa() const { return isa_; }
+
     /// Elements of scratch the two packing buffers need (each rounded to whole 64-byte lines).
-    index_t scratch_size() const { return lines(this->m_mc * this->m_kc) + lines(this->m_kc * this->m_nc); }
+    index_t scratch_size() const {
+        if (isa_ == Isa::generic)
+            return gemm_impl::whole_lines<T>(this->m_mc * this->m_kc) +
+                   gemm_impl::whole_lines<T>(this->m_kc * this->m_nc);
+        return gemm_impl::whole_lines<T>(blocks_.mc * blocks_.kc) + gemm_impl::whole_lines<T>(blocks_.kc * blocks_.nc);
+    }
 
     /// Uses `scratch` (scratch_size() elements, 64-byte aligned, alive while products run) as the packing
     /// buffers. Does not throw.
     void attach(T* scratch) {
-        this->m_blockA = scratch;
-        this->m_blockB = scratch + lines(this->m_mc * this->m_kc);
+        if (isa_ == Isa::generic) {
+            this->m_blockA = scratch;
+            this->m_blockB = scratch + gemm_impl::whole_lines<T>(this->m_mc * this->m_kc);
+            return;
+        }
+        packed_a_ = scratch;
+        packed_b_ = scratch + gemm_impl::whole_lines<T>(blocks_.mc * blocks_.kc);
     }
 
+    /// strata's packed kernels' blocks (unused by the generic kernels).
+    const gemm_impl::PackedBlocks& blocks() const { return blocks_; }
+    T* packed_a() const { return packed_a_; }
+    T* packed_b() const { return packed_b_; }
+
 private:
-    static index_t lines(index_t n) {
-        const auto per_line = static_cast<index_t>(alignment / sizeof(T));
-        return (n + per_line - 1) / per_line * per_line;
-    }
+    Isa isa_;
+    gemm_impl::PackedBlocks blocks_{};
+    T* packed_a_ = nullptr;
+    T* packed_b_ = nullptr;
 };
 
 namespace gemm_impl {
@@ -88,6 +148,18 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, const T* a, index_t lda, const T* b,
           index_t ldb, T* c, index_t ldc, bool accumulate, GemmBlocking<T>& blocking) {
     if (m == 0 || n == 0) return;
+#if STRATA_X86_KERNELS
+    if (k > 0 && blocking.isa() != Isa::generic) {
+        const gemm_impl::PackedBlocks& blocks = blocking.blocks();
+        if (blocking.isa() == Isa::avx512)
+            avx512::gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, blocks.mc, blocks.kc,
+                         blocks.nc, blocking.packed_a(), blocking.packed_b());
+        else
+            avx2::gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, blocks.mc, blocks.kc,
+                       blocks.nc, blocking.packed_a(), blocking.packed_b());
+        return;
+    }
+#endif
     if (!accumulate)
         for (index_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
     if (k == 0) return;
@@ -98,22 +170,48 @@ void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, const T* 
     else gemm_impl::run<C, C>(m, n, k, a, lda, b, ldb, c, ldc, blocking);
 }
 
-/// Multiply-adds from which gemm_with_scratch lets Eigen thread a product (when more than one thread is
-/// available): below it, waking threads costs more than it saves.
+/// Multiply-adds from which gemm_with_scratch threads a product (when more than one thread is available):
+/// below it, waking threads costs more than it saves.
 inline constexpr double gemm_threading_threshold = 1 << 22;
 
 /// gemm() with a blocking of its own whose packing buffers come from `scratch(count)` (a callable returning
-/// `count` 64-byte-aligned T, e.g. the tape's arena). A product of at least gemm_threading_threshold
-/// multiply-adds started outside a parallel region with more than one OpenMP thread available goes to Eigen's
-/// threaded product instead, which may allocate its buffers on the heap. Does not throw unless `scratch` does.
+/// `count` 64-byte-aligned T, e.g. the tape's arena; called once, on the calling thread). A product of at least
+/// gemm_threading_threshold multiply-adds started outside a parallel region with more than one OpenMP thread
+/// available is split over the threads: with strata's kernels into slices of C's rows or columns, each with
+/// its own packing buffers from `scratch`; with the generic kernels by Eigen's threaded product, which may
+/// allocate its buffers on the heap. Does not throw unless `scratch` does.
 template <class T, class Scratch>
 void gemm_with_scratch(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, const T* a, index_t lda,
                        const T* b, index_t ldb, T* c, index_t ldc, bool accumulate, Scratch&& scratch) {
     const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-    if (work >= gemm_threading_threshold && available_threads() > 1) {
-        if (!accumulate)
-            for (index_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
-        gemm_impl::run_threaded(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+    const int threads = available_threads();
+    if (work >= gemm_threading_threshold && threads > 1) {
+        if (active_isa() == Isa::generic) {
+            if (!accumulate)
+                for (index_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+            gemm_impl::run_threaded(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+            return;
+        }
+        // Slices of 64 columns (or rows) at least, so each keeps whole register tiles.
+        const bool by_columns = n >= m;
+        const index_t extent = by_columns ? n : m;
+        const index_t slice = (extent + threads - 1) / threads;
+        const index_t step = (slice + 63) / 64 * 64;
+        const index_t slices = (extent + step - 1) / step;
+        const GemmBlocking<T> blocking(by_columns ? m : step, by_columns ? step : n, k);
+        const index_t per_slice = blocking.scratch_size();
+        T* buffers = scratch(per_slice * slices);
+        parallel_for(slices, threads, slices > 1, [&](index_t s) {
+            GemmBlocking<T> mine = blocking;
+            mine.attach(buffers + s * per_slice);
+            const index_t first = s * step, count = std::min(step, extent - first);
+            if (by_columns)
+                gemm(trans_a, trans_b, m, count, k, a, lda, trans_b ? b + first * ldb : b + first, ldb, c + first,
+                     ldc, accumulate, mine);
+            else
+                gemm(trans_a, trans_b, count, n, k, trans_a ? a + first : a + first * lda, lda, b, ldb,
+                     c + first * ldc, ldc, accumulate, mine);
+        });
         return;
     }
     GemmBlocking<T> blocking(m, n, k);
