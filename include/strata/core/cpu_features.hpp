@@ -25,6 +25,13 @@
 #endif
 #endif
 
+#if STRATA_X86_KERNELS
+/// The function attribute compiling a function for strata's AVX-512 kernels (whatever the program's flags).
+#define STRATA_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,bmi,bmi2,popcnt,f16c")))
+/// The function attribute compiling a function for strata's AVX2+FMA kernels.
+#define STRATA_TARGET_AVX2 __attribute__((target("avx2,fma,bmi,bmi2,popcnt,f16c")))
+#endif
+
 namespace strata {
 
 /// A family of compute kernels, one per instruction set, from the most portable to the fastest.
@@ -122,5 +129,43 @@ inline Isa set_isa(Isa isa) {
     detail::active_isa_slot.store(static_cast<int>(isa), std::memory_order_relaxed);
     return previous;
 }
+
+namespace detail {
+
+#if STRATA_X86_KERNELS
+/// body() with everything it calls inlined (`flatten`) and compiled for AVX-512: a plain loop in `body` is
+/// vectorised with 512-bit registers and FMA by the compiler, whatever flags the program is built with.
+template <class Body>
+STRATA_TARGET_AVX512 __attribute__((flatten)) void run_compiled_for_avx512(Body& body) {
+    body();
+}
+
+/// body() inlined and compiled for AVX2+FMA.
+template <class Body>
+STRATA_TARGET_AVX2 __attribute__((flatten)) void run_compiled_for_avx2(Body& body) {
+    body();
+}
+#endif
+
+/// Runs `body()` (a callable taking nothing, typically a lambda holding a plain elementwise loop over raw
+/// pointers) compiled for the active ISA: the lambda is inlined into a copy of a small function per ISA
+/// that carries the target attribute, so the compiler vectorises the loop for AVX-512 or AVX2+FMA even in a
+/// program built for baseline x86-64, and for the program's own flags on Isa::generic. Write the loop on
+/// raw pointers and arithmetic, not Eigen expressions (Eigen picks its packet size from the program's
+/// flags, not from the function's target). Results may differ in the last bit between ISAs (FMA
+/// contraction). Body must not throw.
+template <class Body>
+void run_for_active_isa(Body&& body) {
+#if STRATA_X86_KERNELS
+    switch (active_isa()) {
+        case Isa::avx512: run_compiled_for_avx512(body); return;
+        case Isa::avx2: run_compiled_for_avx2(body); return;
+        default: break;
+    }
+#endif
+    body();
+}
+
+}  // namespace detail
 
 }  // namespace strata

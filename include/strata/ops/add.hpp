@@ -3,6 +3,7 @@
 /// add(a, b) = a + b, elementwise with NumPy broadcasting (a bias [C] or [1,C,1,1] onto [N,C,H,W]).
 
 #include "strata/autograd/tape.hpp"
+#include "strata/core/cpu_features.hpp"
 #include "strata/ops/detail/broadcast.hpp"
 
 namespace strata {
@@ -20,11 +21,25 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
     const bool grad = tape.needs_grad(a, b);
     if (a.shape() == b.shape()) {
         Var<T> out = tape.make_output<T>(a.shape(), grad);
-        out.mutable_value().array() = a.value().array() + b.value().array();
+        {
+            const T *pa = a.value().data(), *pb = b.value().data();
+            T* po = out.mutable_value().data();
+            const index_t n = out.numel();
+            detail::run_for_active_isa([&] {  // a plain loop, vectorised for the CPU's ISA
+                for (index_t i = 0; i < n; ++i) po[i] = pa[i] + pb[i];
+            });
+        }
         if (grad)
             tape.record("add", out, [a, b, out] {
-                if (a.requires_grad()) a.grad().array() += out.grad().array();
-                if (b.requires_grad()) b.grad().array() += out.grad().array();
+                const T* g = out.grad().data();
+                const index_t n = out.numel();
+                for (const Var<T>* operand : {&a, &b}) {
+                    if (!operand->requires_grad()) continue;
+                    T* d = operand->grad().data();
+                    detail::run_for_active_isa([&] {
+                        for (index_t i = 0; i < n; ++i) d[i] += g[i];
+                    });
+                }
             });
         return out;
     }

@@ -3,6 +3,7 @@
 /// scale(x, factor) = factor * x for a constant scalar factor.
 
 #include "strata/autograd/tape.hpp"
+#include "strata/core/cpu_features.hpp"
 
 namespace strata {
 
@@ -14,9 +15,23 @@ template <class T>
 Var<T> scale(const Var<T>& x, detail::identity_t<T> factor) {
     Tape& tape = x.tape();
     Var<T> out = tape.make_output<T>(x.shape(), tape.needs_grad(x));
-    out.mutable_value().array() = x.value().array() * factor;
+    {
+        const T* px = x.value().data();
+        T* py = out.mutable_value().data();
+        const index_t n = x.numel();
+        detail::run_for_active_isa([&] {  // a plain loop, vectorised for the CPU's ISA
+            for (index_t i = 0; i < n; ++i) py[i] = px[i] * factor;
+        });
+    }
     if (out.requires_grad())
-        tape.record("scale", out, [x, out, factor] { x.grad().array() += out.grad().array() * factor; });
+        tape.record("scale", out, [x, out, factor] {
+            const T* dy = out.grad().data();
+            T* dx = x.grad().data();
+            const index_t n = x.numel();
+            detail::run_for_active_isa([&] {
+                for (index_t i = 0; i < n; ++i) dx[i] += dy[i] * factor;
+            });
+        });
     return out;
 }
 

@@ -3,10 +3,55 @@
 /// SGD<T>: stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay, with
 /// exactly the update rule of torch.optim.SGD (PyTorch 1.13, single-tensor implementation).
 
+#include "strata/core/cpu_features.hpp"
 #include "strata/core/options.hpp"
 #include "strata/optim/optimizer.hpp"
 
 namespace strata::optim {
+
+namespace detail {
+
+/// SGD's update of `n` weights with the options fixed at compile time, so that each combination is one
+/// branch-free loop the compiler vectorises.
+template <bool Decay, bool Momentum, bool First, bool Nesterov, class T>
+inline void sgd_update_loop(T* w, const T* grad, T* buf, index_t n, T lr, T wd, T mom, T keep) {
+    for (index_t i = 0; i < n; ++i) {
+        T d = grad[i];
+        if constexpr (Decay) d = d + wd * w[i];
+        if constexpr (Momentum) {
+            const T b = First ? d : buf[i] * mom + keep * d;
+            buf[i] = b;
+            d = Nesterov ? d + mom * b : b;
+        }
+        w[i] = w[i] + (-lr) * d;
+    }
+}
+
+/// sgd_update_loop with the options chosen at run time.
+template <class T>
+inline void sgd_update(bool decay, bool momentum, bool first, bool nesterov, T* w, const T* grad, T* buf, index_t n,
+                       T lr, T wd, T mom, T keep) {
+    if (!momentum) {
+        if (decay) sgd_update_loop<true, false, false, false>(w, grad, buf, n, lr, wd, mom, keep);
+        else sgd_update_loop<false, false, false, false>(w, grad, buf, n, lr, wd, mom, keep);
+    } else if (first) {
+        if (nesterov) {
+            if (decay) sgd_update_loop<true, true, true, true>(w, grad, buf, n, lr, wd, mom, keep);
+            else sgd_update_loop<false, true, true, true>(w, grad, buf, n, lr, wd, mom, keep);
+        } else {
+            if (decay) sgd_update_loop<true, true, true, false>(w, grad, buf, n, lr, wd, mom, keep);
+            else sgd_update_loop<false, true, true, false>(w, grad, buf, n, lr, wd, mom, keep);
+        }
+    } else if (nesterov) {
+        if (decay) sgd_update_loop<true, true, false, true>(w, grad, buf, n, lr, wd, mom, keep);
+        else sgd_update_loop<false, true, false, true>(w, grad, buf, n, lr, wd, mom, keep);
+    } else {
+        if (decay) sgd_update_loop<true, true, false, false>(w, grad, buf, n, lr, wd, mom, keep);
+        else sgd_update_loop<false, true, false, false>(w, grad, buf, n, lr, wd, mom, keep);
+    }
+}
+
+}  // namespace detail
 
 /// Options of SGD (PyTorch's defaults: momentum 0, dampening 0, weight decay 0, no Nesterov; lr is required).
 struct SGDOptions {
@@ -91,15 +136,9 @@ protected:
         const T* grad = p.grad.data();
         T* buf = use_momentum ? s.momentum_buffer.data() : nullptr;
         const index_t n = p.numel();
-        for (index_t i = 0; i < n; ++i) {
-            T d = grad[i];
-            if (decay) d = d + wd * w[i];
-            if (use_momentum) {
-                buf[i] = first ? d : buf[i] * mom + keep * d;
-                d = nesterov ? d + mom * buf[i] : buf[i];
-            }
-            w[i] = w[i] + (-lr) * d;
-        }
+        strata::detail::run_for_active_isa([&] {  // compiled for the CPU's ISA
+            detail::sgd_update(decay, use_momentum, first, nesterov, w, grad, buf, n, lr, wd, mom, keep);
+        });
         if (use_momentum) s.momentum_steps[0] += T(1);
     }
 };
@@ -109,6 +148,7 @@ protected:
 #ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
 #include "strata/detail/extern_templates.hpp"
 namespace strata::optim {
+
 #define STRATA_INSTANTIATE_(T) \
     STRATA_EXPLICIT_TEMPLATE class Optimizer<T, SGDOptions, SGDState<T>>; \
     STRATA_EXPLICIT_TEMPLATE class SGD<T>;

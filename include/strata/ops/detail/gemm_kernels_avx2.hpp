@@ -14,7 +14,7 @@
 #include "strata/core/shape.hpp"
 
 #define STRATA_KERNEL_TARGET \
-    __attribute__((target("avx2,fma,bmi,bmi2,popcnt,f16c"))) inline
+    STRATA_TARGET_AVX2 inline
 
 namespace strata::detail::avx2 {
 

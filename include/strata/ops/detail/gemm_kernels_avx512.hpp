@@ -14,7 +14,7 @@
 #include "strata/core/shape.hpp"
 
 #define STRATA_KERNEL_TARGET \
-    __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,bmi,bmi2,popcnt,f16c"))) inline
+    STRATA_TARGET_AVX512 inline
 
 namespace strata::detail::avx512 {
 
