@@ -41,7 +41,7 @@ TEST_CASE("Activation and pooling layers forward exactly their op and own no par
         CHECK(m->parameters().empty());
         CHECK(m->named_buffers().empty());
     }
-    CHECK(gap.type_name() == "AdaptiveAvgPool2d");  // torchvision's name for the layer
+    CHECK(gap.type_name() == "GlobalAvgPool2d");
 }
 
 TEST_CASE("Pool2dOptions default the stride to the kernel, as PyTorch", "[nn][activation]") {
