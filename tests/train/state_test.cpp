@@ -215,9 +215,9 @@ TEST_CASE("models::load_model reads the trained net from a training checkpoint",
     Generator gen(11);
     for (auto& np : model->named_parameters()) np.parameter->value.fill_normal(gen, 0.0, 0.3);
     for (auto& nb : model->named_buffers()) nb.buffer->fill_uniform(gen, 0.5, 1.5);
-    TrainConfig c = config_with("adam", "cosine", 0);
-    auto opt = make_optimizer(c, *model);
-    optim::ScheduleDriver sched = make_schedule(c, opt->control(), 10);
+    const RunConfig c = config_with("adam", "cosine", 0);
+    auto opt = make_opt(c, *model);
+    optim::ScheduleDriver sched = make_sched(c, opt->control(), 10);
     const io::Checkpoint ck = io::Checkpoint::from_bytes(
         make_training_checkpoint(*model, *opt, sched, TrainProgress{}, "").to_bytes(), "last.ck");
     CHECK(ck.get_string("arch.type") == "ResNet");
