@@ -22,7 +22,6 @@
 #include "strata/nn/module.hpp"
 #include "strata/nn/residual.hpp"
 #include "strata/nn/sequential.hpp"
-#include "strata/nn/summary.hpp"
 #include "strata/ops/add.hpp"
 #include "strata/ops/avg_pool2d.hpp"
 #include "strata/ops/batch_norm.hpp"
@@ -80,11 +79,6 @@
     EXPLICIT class GlobalAvgPool2d<T>; \
     /* strata/nn/aux_head.hpp */ \
     EXPLICIT class AuxHead<T>; \
-    EXPLICIT std::unique_ptr<Sequential<T>> make_aux_classifier<T>(AuxHeadKind, index_t, index_t, index_t); \
-    EXPLICIT std::unique_ptr<AuxHead<T>> make_aux_head<T>(AuxHeadKind, index_t, index_t, index_t); \
-    EXPLICIT Outputs<T> collect_aux_outputs<T>(Module<T>&, const Var<T>&); \
-    EXPLICIT Outputs<T> forward_with_aux<T>(Module<T>&, const Var<T>&); \
-    EXPLICIT int strip_aux_heads<T>(Module<T>&); \
     /* strata/nn/batch_norm.hpp */ \
     EXPLICIT class BatchNorm2d<T>; \
     /* strata/nn/conv2d.hpp */ \
@@ -104,8 +98,6 @@
     EXPLICIT class Bottleneck<T>; \
     /* strata/nn/sequential.hpp */ \
     EXPLICIT class Sequential<T>; \
-    /* strata/nn/summary.hpp */ \
-    EXPLICIT std::string summary<T>(Module<T>&, const Shape&); \
     } \
     namespace strata { \
     /* strata/ops/add.hpp */ \
