@@ -2,7 +2,7 @@
 # Installs the Debian packages strata needs, only those that are missing (one `apt-get update`, only then).
 #
 #   scripts/install-deps.sh [SET...]     SET: build (default), data, torch, mpi
-#     build  compiler, CMake, Eigen, Catch2, Google Benchmark, zlib, CLI11, valgrind (memcheck test)
+#     build  compiler, CMake, Eigen, Catch2, Google Benchmark, zlib, CLI11, valgrind (memcheck test), xmllint (SVG check)
 #     data   the Fashion-MNIST data set (/usr/share/datasets/fashion-mnist), for data tests and training
 #     torch  PyTorch for python3 (/usr/bin/python3), only to regenerate tests/fixtures
 #     fuzz   clang and its libFuzzer runtime, for fuzz/run.sh
@@ -16,7 +16,7 @@ sets=("$@")
 [[ ${#sets[@]} -eq 0 ]] && sets=(build)
 for set in "${sets[@]}"; do
     case "$set" in
-        build) packages+=(g++ cmake make libeigen3-dev catch2 libbenchmark-dev zlib1g-dev libcli11-dev valgrind) ;;
+        build) packages+=(g++ cmake make libeigen3-dev catch2 libbenchmark-dev zlib1g-dev libcli11-dev valgrind libxml2-utils) ;;
         data) packages+=(dataset-fashion-mnist) ;;
         torch) packages+=(python3-torch python3-torchvision) ;;
         fuzz) packages+=(clang libclang-rt-14-dev) ;;

@@ -21,7 +21,6 @@
 #include "settings.hpp"
 #include "summary.hpp"
 #include "svg_plot.hpp"
-#include "xml_check.hpp"
 #include "strata/nn/deep_supervision.hpp"
 #include "strata/optim/adam.hpp"
 #include "strata/optim/clip.hpp"
@@ -386,7 +385,8 @@ std::string summary_markdown(const std::vector<Result>& results, const Config& c
 
 // ---- verification of an output directory -------------------------------------------------------------------------
 
-// Checks every file of a finished run in `dir`; returns the problems found (none: the outputs are well-formed).
+// Checks every file of a finished run in `dir`; returns the problems found (none: the outputs are complete and
+// consistent). Whether the SVGs are well-formed XML is xmllint's job (the ctest verify step runs it on them).
 std::vector<std::string> verify_outputs(const std::string& dir) {
     std::vector<std::string> problems;
     auto settings_of = [&](const std::string& file, const std::vector<std::string>& header, std::set<std::string>& names) {
@@ -434,7 +434,6 @@ std::vector<std::string> verify_outputs(const std::string& dir) {
             problems.push_back(file + ": missing");
             continue;
         }
-        if (const std::string e = ex::xml_error(svg); !e.empty()) problems.push_back(file + ": not well-formed XML: " + e);
         if (svg.find("<svg xmlns=\"http://www.w3.org/2000/svg\"") == std::string::npos) problems.push_back(file + ": no <svg> root");
         std::size_t series = 0;
         for (auto p = svg.find("class=\"series\""); p != std::string::npos; p = svg.find("class=\"series\"", p + 1)) ++series;

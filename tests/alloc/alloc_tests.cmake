@@ -5,7 +5,7 @@ include(CheckSymbolExists)
 check_symbol_exists(__GLIBC__ "features.h" STRATA_HAVE_GLIBC)
 if(STRATA_HAVE_GLIBC AND NOT STRATA_SANITIZE)
   add_executable(strata_alloc_tests ${CMAKE_CURRENT_LIST_DIR}/steady_state_alloc.cpp)
-  target_link_libraries(strata_alloc_tests PRIVATE strata::strata strata_instantiations strata_catch_main
+  target_link_libraries(strata_alloc_tests PRIVATE strata::strata strata::precompiled strata_catch_main
                         strata_dev_flags)
   target_link_libraries(strata_alloc_tests PRIVATE ${CMAKE_DL_LIBS})
   target_compile_definitions(strata_alloc_tests PRIVATE  # as strata_unit_tests, whose precompiled header it reuses

@@ -437,17 +437,3 @@ private:
 };
 
 }  // namespace strata::io
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata::io {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE void Checkpoint::add_module<T>(const nn::Module<T>&, const std::string&); \
-    STRATA_EXPLICIT_TEMPLATE Checkpoint Checkpoint::from_module<T>(const nn::Module<T>&, const std::string&); \
-    STRATA_EXPLICIT_TEMPLATE LoadReport Checkpoint::load_into<T>(nn::Module<T>&, const LoadOptions&) const; \
-    STRATA_EXPLICIT_TEMPLATE LoadReport Checkpoint::load_targets<T>(const std::vector<detail::LoadTarget<T>>&, \
-        const LoadOptions&, const char*, const std::string&) const;
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata::io
-#endif

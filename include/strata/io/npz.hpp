@@ -290,15 +290,3 @@ LoadReport load_npz(const std::string& path, nn::Module<T>& module, bool strict 
 }
 
 }  // namespace strata::io
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata::io {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE Checkpoint npz_state<T>(const nn::Module<T>&); \
-    STRATA_EXPLICIT_TEMPLATE void save_npz<T>(const std::string&, const nn::Module<T>&, bool); \
-    STRATA_EXPLICIT_TEMPLATE LoadReport load_npz<T>(const std::string&, nn::Module<T>&, bool);
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata::io
-#endif

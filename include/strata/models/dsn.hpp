@@ -100,13 +100,3 @@ inline nn::DeepSupervisionOptions dsn_loss_options(double fade_until, double alp
 }
 
 }  // namespace strata::models
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata::models {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE class Dsn<T>;
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata::models
-#endif

@@ -23,13 +23,3 @@ void kaiming_initialise(nn::Module<T>& model, Generator& gen) {
 }
 
 }  // namespace strata::models
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata::models {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE void kaiming_initialise<T>(nn::Module<T>&, Generator&);
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata::models
-#endif

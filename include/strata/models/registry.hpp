@@ -81,13 +81,3 @@ std::unique_ptr<nn::Module<T>> make_model(const std::string& name, const ModelSp
 }
 
 }  // namespace strata::models
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata::models {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE std::unique_ptr<nn::Module<T>> make_model<T>(const std::string&, const ModelSpec&);
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata::models
-#endif

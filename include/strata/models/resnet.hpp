@@ -255,13 +255,3 @@ std::unique_ptr<ResNet<T>> cifar_plain(int depth, ResNetOptions o = ResNetOption
 }
 
 }  // namespace strata::models
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata::models {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE class ResNet<T>;
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata::models
-#endif

@@ -125,14 +125,3 @@ private:
 };
 
 }  // namespace strata::nn
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata::nn {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE Var<T> classification_loss<T>(LossKind, const Var<T>&, const std::vector<index_t>&); \
-    STRATA_EXPLICIT_TEMPLATE class DeepSupervisionLoss<T>;
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata::nn
-#endif

@@ -64,13 +64,3 @@ private:
 };
 
 }  // namespace strata::nn
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata::nn {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE class Linear<T>;
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata::nn
-#endif

@@ -83,13 +83,3 @@ Var<T> avg_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
 }
 
 }  // namespace strata
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE Var<T> avg_pool2d<T>(const Var<T>&, index_t, index_t, index_t, bool);
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata
-#endif

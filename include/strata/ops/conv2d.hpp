@@ -340,14 +340,3 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, Conv2dParams params = {}) {
 }
 
 }  // namespace strata
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE Var<T> conv2d<T>(const Var<T>&, const Var<T>&, const Var<T>&, Conv2dParams); \
-    STRATA_EXPLICIT_TEMPLATE Var<T> conv2d<T>(const Var<T>&, const Var<T>&, Conv2dParams);
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata
-#endif

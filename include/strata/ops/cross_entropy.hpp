@@ -53,13 +53,3 @@ Var<T> cross_entropy(const Var<T>& logits, const std::vector<index_t>& labels) {
 }
 
 }  // namespace strata
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE Var<T> cross_entropy<T>(const Var<T>&, const std::vector<index_t>&);
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata
-#endif

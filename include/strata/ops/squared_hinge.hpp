@@ -51,13 +51,3 @@ Var<T> squared_hinge_loss(const Var<T>& scores, const std::vector<index_t>& labe
 }
 
 }  // namespace strata
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE Var<T> squared_hinge_loss<T>(const Var<T>&, const std::vector<index_t>&);
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata
-#endif

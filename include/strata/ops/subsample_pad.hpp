@@ -46,13 +46,3 @@ Var<T> subsample_pad_channels(const Var<T>& x, index_t stride, index_t out_chann
 }
 
 }  // namespace strata
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE Var<T> subsample_pad_channels<T>(const Var<T>&, index_t, index_t);
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata
-#endif

@@ -188,18 +188,3 @@ public:
 };
 
 }  // namespace strata::optim
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata::optim {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE class Optimizer<T, AdamOptions, AdamState<T>>; \
-    STRATA_EXPLICIT_TEMPLATE class Optimizer<T, AdamWOptions, AdamState<T>>; \
-    STRATA_EXPLICIT_TEMPLATE class detail::AdamFamily<T, AdamOptions, false>; \
-    STRATA_EXPLICIT_TEMPLATE class detail::AdamFamily<T, AdamWOptions, true>; \
-    STRATA_EXPLICIT_TEMPLATE class Adam<T>; \
-    STRATA_EXPLICIT_TEMPLATE class AdamW<T>;
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata::optim
-#endif

@@ -71,14 +71,3 @@ void clip_grad_value(const std::vector<Parameter<T>*>& params, double clip_value
 }
 
 }  // namespace strata::optim
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata::optim {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE double clip_grad_norm<T>(const std::vector<Parameter<T>*>&, double, double); \
-    STRATA_EXPLICIT_TEMPLATE void clip_grad_value<T>(const std::vector<Parameter<T>*>&, double);
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata::optim
-#endif

@@ -45,14 +45,3 @@ WeightDecaySplit<T> split_weight_decay(const std::vector<nn::NamedParameter<T>>&
 }
 
 }  // namespace strata::optim
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata::optim {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE WeightDecaySplit<T> split_weight_decay<T>(const std::vector<nn::NamedParameter<T>>&, \
-                                                                       const std::vector<std::string>&);
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata::optim
-#endif

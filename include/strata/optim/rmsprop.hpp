@@ -124,14 +124,3 @@ protected:
 };
 
 }  // namespace strata::optim
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata::optim {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE class Optimizer<T, RMSpropOptions, RMSpropState<T>>; \
-    STRATA_EXPLICIT_TEMPLATE class RMSprop<T>;
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata::optim
-#endif
