@@ -220,17 +220,3 @@ void gemm_with_scratch(bool trans_a, bool trans_b, index_t m, index_t n, index_t
 }
 
 }  // namespace strata::detail
-
-#ifdef STRATA_EXTERN_TEMPLATES  // float and double instantiated once (strata/detail/extern_templates.hpp)
-#include "strata/detail/extern_templates.hpp"
-namespace strata::detail {
-#define STRATA_INSTANTIATE_(T) \
-    STRATA_EXPLICIT_TEMPLATE class GemmBlocking<T>; \
-    STRATA_EXPLICIT_TEMPLATE void gemm<T>(bool, bool, index_t, index_t, index_t, const T*, index_t, const T*, \
-        index_t, T*, index_t, bool, GemmBlocking<T>&); \
-    STRATA_EXPLICIT_TEMPLATE void gemm_impl::run_threaded<T>(bool, bool, index_t, index_t, index_t, const T*, \
-        index_t, const T*, index_t, T*, index_t);
-STRATA_FOR_EACH_SCALAR(STRATA_INSTANTIATE_)
-#undef STRATA_INSTANTIATE_
-}  // namespace strata::detail
-#endif
