@@ -141,7 +141,7 @@ int train_main(Command cmd, train::DataParallel* parallel, int threads) {
     if (cmd.summary) {
         if (!root) return 0;
         const Shape input{1, data.train.channels(), data.train.height(), data.train.width()};
-        std::printf("%s", nn::summary(run.model(), input).c_str());
+        std::printf("%s", nn::summary(run.model(), input).to_string().c_str());
         std::printf("train_mnist: %s: %lld parameters, %lld multiply-adds per %lldx%lldx%lld image; %s\n",
                     cfg.model.c_str(), static_cast<long long>(run.model().parameter_count()),
                     static_cast<long long>(nn::multiply_adds(run.model(), input)),
