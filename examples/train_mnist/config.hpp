@@ -7,7 +7,8 @@
 ///
 /// The defaults are the Fashion-MNIST recipe: ResNet-18, SGD with momentum 0.9, lr 0.05, weight decay 5e-4
 /// (not on batch-norm parameters and biases), a per-iteration cosine schedule, batch 128, normalised inputs, no
-/// augmentation, one epoch.
+/// augmentation, one epoch. The trainer then applies the model's recipe (recipes.hpp) to lr, warmup,
+/// zero_init_residual and batch_size unless the command line set them.
 
 #include <cmath>
 #include <cstdint>
@@ -57,6 +58,7 @@ struct TrainConfig {
     bool quiet = false;                                          ///< no progress or epoch lines
     index_t stop_after = 0;                                      ///< act as if interrupted after N steps (tests)
     bool detect_anomaly = false;                                 ///< anomaly mode: stop at the first non-finite op
+    bool zero_init_residual = false;                             ///< residual branches start at zero (last BN gamma)
 };
 
 /// The optimizer names TrainConfig accepts.
@@ -175,7 +177,7 @@ inline std::map<std::string, std::string> to_map(const TrainConfig& c) {
             {"seed", i(c.seed)},         {"limit", i(c.limit)},
             {"test-limit", i(c.test_limit)}, {"checkpoint", c.checkpoint},
             {"metrics", c.metrics},      {"quiet", b(c.quiet)},
-            {"stop-after", i(c.stop_after)}};
+            {"stop-after", i(c.stop_after)}, {"zero-init-residual", b(c.zero_init_residual)}};
 }
 
 namespace detail {
@@ -208,9 +210,10 @@ inline bool parse_bool(const std::string& key, const std::string& text) {
 }  // namespace detail
 
 /// The keys added to the configuration after checkpoints of "strata-train 1" were first written: a
-/// configuration without them (an older checkpoint) means their defaults ("norm" batch, "detect-anomaly" off).
+/// configuration without them (an older checkpoint) means their defaults ("norm" batch, "detect-anomaly" off,
+/// "zero-init-residual" off: what those runs had).
 inline const std::vector<std::string>& optional_config_keys() {
-    static const std::vector<std::string> keys{"norm", "detect-anomaly"};
+    static const std::vector<std::string> keys{"norm", "detect-anomaly", "zero-init-residual"};
     return keys;
 }
 
@@ -265,6 +268,7 @@ inline TrainConfig from_map(const std::map<std::string, std::string>& map) {
     c.metrics = get("metrics");
     c.quiet = parse_bool("quiet", get("quiet"));
     c.stop_after = parse_value<index_t>("stop-after", get("stop-after"));
+    c.zero_init_residual = parse_bool("zero-init-residual", get("zero-init-residual"));
     return c;
 }
 

@@ -93,6 +93,7 @@ public:
                                                               .input_size(train.height())
                                                               .norm(config_.norm == "none" ? nn::Norm::none
                                                                                            : nn::Norm::batch)
+                                                              .zero_init_residual(config_.zero_init_residual)
                                                               .seed(config_.seed));
         if (parallel_) parallel_->attach(*model_, model_->parameters());
         optimizer_ = make_optimizer(config_, *model_);

@@ -1,7 +1,8 @@
 // train_mnist: trains a strata model on Fashion-MNIST (or any MNIST-format folder) from the command line, with
 // progress display, per-epoch test accuracy, JSON-lines metrics, atomic checkpoints and exact resumption.
 //
-//   train_mnist                                   # the recipe: ResNet-18, SGD 0.05 + cosine, batch 128, 1 epoch
+//   train_mnist                                   # ResNet-18 with its recipe: SGD 0.05 + cosine, batch 128, 1 epoch
+//   train_mnist --model dsn                       # each model family has its recipe (recipes.hpp; --help lists them)
 //   train_mnist --model resnet20 --epochs 10 --augment on --checkpoint run.ck --metrics run.jsonl
 //   train_mnist --checkpoint run.ck --resume      # continue an interrupted run exactly (Ctrl-C saves first)
 //   mpirun -np 2 train_mnist --distributed        # data-parallel over 2 processes (built with MPI only)
@@ -22,9 +23,12 @@
 
 #include <strata/io/checkpoint.hpp>
 #include <strata/models/registry.hpp>
+#include <strata/nn/cost.hpp>
+#include <strata/nn/summary.hpp>
 #include "data.hpp"
 #include "loop.hpp"
 #include "parallel.hpp"
+#include "recipes.hpp"
 
 #if STRATA_HAS_MPI  // defined by the strata::distributed target, which CMake creates only when it finds MPI
 #include <strata/distributed/context.hpp>
@@ -81,7 +85,8 @@ constexpr int exit_diverged = 3;
 struct Command {
     train::TrainConfig cfg;
     bool resume = false;
-    std::vector<std::string> given;  ///< the options given on the command line (for --resume)
+    bool summary = false;            ///< --summary: describe the model and exit
+    std::vector<std::string> given;  ///< the options given on the command line (for --resume and the recipe)
 };
 
 /// Prints the divergence report (rank 0; another rank only its own anomaly message) and returns exit_diverged.
@@ -123,6 +128,8 @@ int train_main(Command cmd, train::DataParallel* parallel, int threads) {
         saved = io::Checkpoint::load(cfg.checkpoint);  // data-parallel: every rank reads it
         cfg = train::merge_for_resume(train::from_text(train::training_config_text(*saved)), cfg, cmd.given);
     }
+    // A new run takes its model's recipe for the options not given; a resumed one keeps the checkpoint's values.
+    const train::Recipe* recipe = cmd.resume ? train::recipe_for(cfg.model) : train::apply_recipe(cfg, cmd.given);
     train::validate(cfg);
     if (root) check_checkpoint_path(cfg.checkpoint);  // only rank 0 writes it
     train::set_threads(cfg.threads);
@@ -131,6 +138,18 @@ int train_main(Command cmd, train::DataParallel* parallel, int threads) {
     const train::TrainData data = train::load_train_data(cfg);
     train::TrainingRun run(cfg, data.train, data.test, parallel);
     const int ranks = parallel ? parallel->size() : 1;
+    if (cmd.summary) {
+        if (!root) return 0;
+        const Shape input{1, data.train.channels(), data.train.height(), data.train.width()};
+        std::printf("%s", nn::summary(run.model(), input).to_string().c_str());
+        std::printf("train_mnist: %s: %lld parameters, %lld multiply-adds per %lldx%lldx%lld image; %s\n",
+                    cfg.model.c_str(), static_cast<long long>(run.model().parameter_count()),
+                    static_cast<long long>(nn::multiply_adds(run.model(), input)),
+                    static_cast<long long>(input[1]), static_cast<long long>(input[2]),
+                    static_cast<long long>(input[3]),
+                    recipe ? train::describe_recipe(*recipe, cfg, cmd.given).c_str() : "no recipe");
+        return 0;
+    }
     if (saved) {
         run.resume(*saved);
         saved.reset();  // the model and optimizer now hold the state; free the copy
@@ -149,6 +168,9 @@ int train_main(Command cmd, train::DataParallel* parallel, int threads) {
         metrics = cmd.resume ? std::make_unique<train::MetricsWriter>(cfg.metrics, run.progress().epoch)
                              : std::make_unique<train::MetricsWriter>(cfg.metrics);
     if (!quiet) {
+        if (recipe != nullptr)
+            std::printf("train_mnist: %s%s\n", train::describe_recipe(*recipe, cfg, cmd.given).c_str(),
+                        cmd.resume ? " (as the checkpoint saved it)" : "");
         const std::string threads_text =
             std::to_string(threads_in_use()) + (threads_in_use() == 1 ? " thread" : " threads");
         const std::string layout = ranks == 1 ? threads_text
@@ -213,6 +235,7 @@ int main(int argc, char** argv) {
     train::TrainConfig& cfg = cmd.cfg;
     std::string augment = "off";
     bool distributed = false;
+    std::string zero_init = "off";
 
     CLI::App app{"Trains a strata classifier on Fashion-MNIST or any MNIST-format dataset; evaluates on the test "
                  "split after every epoch. Ctrl-C (or SIGTERM) finishes the current step, saves the checkpoint and "
@@ -220,6 +243,7 @@ int main(int argc, char** argv) {
                  "loss) stops with status 3 without saving over the last good checkpoint.",
                  "train_mnist"};
     app.get_formatter()->column_width(34);
+    app.footer(train::recipes_help());
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated option: the last wins
     app.add_option("-d,--data", cfg.data_dir, "MNIST-format folder (train-/t10k- images/labels, raw or .gz)")
         ->capture_default_str();
@@ -228,14 +252,15 @@ int main(int argc, char** argv) {
         ->capture_default_str()->check(CLI::IsMember(train::norm_names()));
     app.add_option("-e,--epochs", cfg.epochs, "Epochs (a resumed run may raise it)")
         ->capture_default_str()->check(CLI::Range(1, 1000000));
-    app.add_option("-b,--batch-size", cfg.batch_size, "Training batch size (--distributed: the global batch)")
-        ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+    app.add_option("-b,--batch-size", cfg.batch_size,
+                   "Training batch size (--distributed: the global batch). Default: the model's recipe (below)")
+        ->check(CLI::Range(1, 1 << 20));
     app.add_option("--eval-batch-size", cfg.eval_batch_size, "Batch size of the test evaluation")
         ->capture_default_str()->check(CLI::Range(1, 1 << 20));
     app.add_option("--optimizer", cfg.optimizer, "sgd | adam | adamw | rmsprop")
         ->capture_default_str()->check(CLI::IsMember(train::optimizer_names()));
-    app.add_option("--lr", cfg.lr, "Learning rate (one-cycle: the peak)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_option("--lr", cfg.lr, "Learning rate (one-cycle: the peak). Default: the model's recipe (below)")
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--momentum", cfg.momentum, "SGD/RMSprop momentum; Adam/AdamW beta1")
         ->capture_default_str()->check(CLI::Range(0.0, 0.999999));
     app.add_option("--weight-decay", cfg.weight_decay, "Weight decay of conv/linear weights (none on BN, biases)")
@@ -243,8 +268,13 @@ int main(int argc, char** argv) {
     app.add_flag("--nesterov", cfg.nesterov, "Nesterov momentum (SGD)");
     app.add_option("--schedule", cfg.schedule, "none | step | multistep | cosine | onecycle | plateau")
         ->capture_default_str()->check(CLI::IsMember(train::schedule_names()));
-    app.add_option("--warmup", cfg.warmup, "Linear warm-up iterations before the schedule")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
+    app.add_option("--warmup", cfg.warmup,
+                   "Linear warm-up iterations before the schedule. Default: the model's recipe (below)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--zero-init-residual", zero_init,
+                   "on | off: start each residual branch at zero (its last batch-norm gamma; residual nets only). "
+                   "Default: the model's recipe (below)")
+        ->check(CLI::IsMember({"on", "off"}));
     app.add_option("--warmup-start", cfg.warmup_start, "LR factor at the first warm-up iteration")
         ->capture_default_str()->check(CLI::Range(1e-9, 1.0));
     app.add_option("--step-size", cfg.step_size, "step: epochs between decays (0: ceil(epochs/3))")
@@ -279,6 +309,9 @@ int main(int argc, char** argv) {
     app.add_flag("-q,--quiet", cfg.quiet, "No progress or epoch lines");
     app.add_option("--stop-after", cfg.stop_after, "Stop as if interrupted after N steps in total (testing)")
         ->check(CLI::NonNegativeNumber);
+    app.add_flag("--summary", cmd.summary,
+                 "Print the model's layers, parameters and multiply-adds per image (for the data's image size) "
+                 "and exit without training");
     app.add_flag("--detect-anomaly", cfg.detect_anomaly,
                  "Anomaly mode: stop at the first op whose output or gradient is NaN/Inf, naming it (slower)");
     app.add_flag("--distributed", distributed,
@@ -293,6 +326,7 @@ int main(int argc, char** argv) {
     for (const CLI::Option* opt : app.get_options())
         if (opt->count() > 0) cmd.given.push_back(opt->get_single_name());
     cfg.augment = augment == "on";
+    cfg.zero_init_residual = zero_init == "on";
     const bool launched = train::mpi_launch_detected();
 
     // From here on, Ctrl-C/SIGTERM only set a flag: the run stops at its first check, after saving its state.

@@ -89,6 +89,7 @@ TEST_CASE("to_text and from_text round trip every field exactly", "[train][confi
     c.metrics = "m.jsonl";
     c.quiet = true;
     c.stop_after = 9;
+    c.zero_init_residual = true;
     const TrainConfig r = from_text(to_text(c));
     CHECK(to_map(r) == to_map(c));
     CHECK(r.lr == c.lr);
@@ -97,6 +98,7 @@ TEST_CASE("to_text and from_text round trip every field exactly", "[train][confi
     CHECK(r.milestones == c.milestones);
     CHECK(r.data_dir == c.data_dir);
     CHECK(r.augment);
+    CHECK(r.zero_init_residual);
     CHECK(to_text(c).find("lr=0.30000000000000004\n") != std::string::npos);
 }
 
@@ -175,4 +177,21 @@ TEST_CASE("Options norm and detect-anomaly: text form, validation, resume rules,
     TrainConfig saved, cli;
     cli.detect_anomaly = true;
     CHECK(merge_for_resume(saved, cli, {}).detect_anomaly);  // fresh: the command line decides
+}
+
+TEST_CASE("Option zero-init-residual: text form, resume rule, older checkpoints", "[train][config]") {
+    TrainConfig c;
+    c.zero_init_residual = true;
+    CHECK(to_text(c).find("zero-init-residual=on\n") != std::string::npos);
+    CHECK(from_text(to_text(c)).zero_init_residual);
+    std::string old = to_text(c);  // a checkpoint written before the key existed: off, as those runs were
+    const auto at = old.find("\nzero-init-residual=") + 1;
+    old.erase(at, old.find('\n', at) - at + 1);
+    CHECK_FALSE(from_text(old).zero_init_residual);
+    CHECK(resume_rule("zero-init-residual") == ResumeRule::fixed);
+    TrainConfig saved, cli;
+    saved.zero_init_residual = true;
+    CHECK(merge_for_resume(saved, cli, {}).zero_init_residual);  // not given: the checkpoint's
+    CHECK_THROWS_WITH(merge_for_resume(saved, cli, {"zero-init-residual"}),
+                      Contains("--zero-init-residual off differs from the checkpoint's on"));
 }
