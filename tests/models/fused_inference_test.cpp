@@ -46,7 +46,7 @@ std::unique_ptr<nn::Module<T>> make_block(const BlockCase& c) {
 }
 
 template <class T>
-std::unique_ptr<nn::Module<T>> make_model(const std::string& name) {
+std::unique_ptr<nn::Module<T>> make_fixture_model(const std::string& name) {
     const auto o = ResNetOptions().in_channels(1).num_classes(10).widths({2, 4, 8, 16});
     if (name == "resnet18") return resnet18<T>(o);
     return plain18<T>(o);
@@ -86,8 +86,8 @@ TEST_CASE("Fused eval blocks match PyTorch and the layer-by-layer path", "[model
 
 TEST_CASE("Fused eval ResNet-18 and Plain-18 match PyTorch and the layer-by-layer path", "[models][fused]") {
     for (const char* name : {"resnet18", "plain18"}) {
-        check_fused<double>(*make_model<double>(name), std::string("model_") + name + "_eval.txt");
-        check_fused<float>(*make_model<float>(name), std::string("model_") + name + "_eval.txt");
+        check_fused<double>(*make_fixture_model<double>(name), std::string("model_") + name + "_eval.txt");
+        check_fused<float>(*make_fixture_model<float>(name), std::string("model_") + name + "_eval.txt");
     }
 }
 
