@@ -15,7 +15,7 @@
 # Environment knobs:
 #   STRATA_JOBS=N           build/test job count (default: nproc)
 #   STRATA_SKIP_SANITIZE=1  skip the sanitizer build; STRATA_SKIP_TSAN=1 skip the ThreadSanitizer phase
-#   STRATA_SKIP_FUZZ=1      skip the fuzzing phase; STRATA_FUZZ_SECONDS=N per harness (default 60),
+#   STRATA_SKIP_FUZZ=1      skip the fuzzing phase; STRATA_FUZZ_SECONDS=N per harness (default 30; docs/fuzzing.md has the longer runs),
 #                           STRATA_FUZZ_PARALLEL=N harnesses at a time (default: the job count)
 #   STRATA_TEST_GLOB=...    only these unit test files (';'-separated globs relative to tests/)
 set -euo pipefail
@@ -135,7 +135,7 @@ fi
 if [[ "${STRATA_SKIP_FUZZ:-0}" == 1 ]]; then
     timings+=("fuzz: skipped")
 else
-    : "${STRATA_FUZZ_SECONDS:=60}" "${STRATA_FUZZ_PARALLEL:=$jobs}"
+    : "${STRATA_FUZZ_SECONDS:=30}" "${STRATA_FUZZ_PARALLEL:=$jobs}"
     banner "fuzz: ${STRATA_FUZZ_SECONDS} s per harness, ${STRATA_FUZZ_PARALLEL} at a time"
     t0="$(now)"
     harnesses=(idx_fuzz idx_gz_fuzz cifar10_fuzz checkpoint_fuzz npz_fuzz)
