@@ -5,7 +5,9 @@
 #   3. build/asan: -O1 with AddressSanitizer + UBSan and without OpenMP, runs ctest except the "slow" label: the
 #      whole-model tests (tests/integration, the train_mnist scripts, skip_vs_plain, the README quickstart) run
 #      here too, at STRATA_TEST_SCALE=small (fewer images and steps); only the MPI training runs (slow under
-#      ASan) and the valgrind run (memcheck and ASan do not mix) are left to the release phase;
+#      ASan), the valgrind run (memcheck and ASan do not mix), the ResNet-50 recipe run, and the checks of the
+#      build and the docs (docs/guide.md's programs, the consumer projects, the compile-failure cases) are
+#      left to the release phase;
 #   4. tsan: ThreadSanitizer without OpenMP, building ONLY strata_thread_tests (one model in eval mode serving
 #      several threads, tests/threads) and running it (ctest -L threads): a data race fails it (exit 66);
 #   5. fuzz: a bounded run of every libFuzzer harness (clang), STRATA_FUZZ_PARALLEL at a time.
@@ -107,10 +109,13 @@ else
     # stack traces affordable. The whole-model tests run at STRATA_TEST_SCALE=small, which labels them "small"
     # instead of "slow"; what stays "slow" here (the MPI training runs: minutes under ASan) runs in the release
     # phase only.
-    ctest_args=(-LE slow)
+    # Checks of the build and the docs rather than of the code (the guide's programs, the consumer projects,
+    # the compile-failure cases) run in the release phase only.
+    ctest_args=(-LE 'slow|consumer|compile_fail')
     run_phase asan "$root/build/asan" \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" \
-        -DSTRATA_SANITIZE=ON -DSTRATA_USE_OPENMP=OFF -DSTRATA_BUILD_BENCHMARKS=OFF -DSTRATA_TEST_SCALE=small
+        -DSTRATA_SANITIZE=ON -DSTRATA_USE_OPENMP=OFF -DSTRATA_BUILD_BENCHMARKS=OFF -DSTRATA_TEST_SCALE=small \
+        -DSTRATA_TEST_GUIDE=OFF
     ctest_args=()
 fi
 
