@@ -9,8 +9,8 @@ int main(int argc, char** argv) try {
     const std::string dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
     data::Dataset train = data::load_mnist(dir, data::Split::train).head(4000);
     data::Dataset test = data::load_mnist(dir, data::Split::test).head(1000);
-    train.normalize({data::fashion_mnist_mean}, {data::fashion_mnist_std});
-    test.normalize({data::fashion_mnist_mean}, {data::fashion_mnist_std});
+    train.normalize(data::fashion_mnist_mean, data::fashion_mnist_std);
+    test.normalize(data::fashion_mnist_mean, data::fashion_mnist_std);
 
     manual_seed(0);
     nn::Sequential<float> net;

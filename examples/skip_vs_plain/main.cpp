@@ -532,8 +532,8 @@ int main(int argc, char** argv) try {
     const long limit = std::max(any_bn ? cfg.bn.limit : 0L, any_none ? cfg.none.limit : 0L);
     data::Dataset train = data::load_mnist(cfg.data_dir, data::Split::train).head(std::min<index_t>(limit, 60000));
     data::Dataset test = data::load_mnist(cfg.data_dir, data::Split::test).head(std::min<index_t>(cfg.test_limit, 10000));
-    train.normalize({data::fashion_mnist_mean}, {data::fashion_mnist_std});
-    test.normalize({data::fashion_mnist_mean}, {data::fashion_mnist_std});
+    train.normalize(data::fashion_mnist_mean, data::fashion_mnist_std);
+    test.normalize(data::fashion_mnist_mean, data::fashion_mnist_std);
     cfg.bn.limit = std::min<long>(cfg.bn.limit, train.size());
     cfg.none.limit = std::min<long>(cfg.none.limit, train.size());
     cfg.test_limit = test.size();

@@ -26,9 +26,9 @@ struct Run {
 /// (small: 250) test images.
 Run train_subset(nn::Module<float>& net, nn::DeepSupervisionLoss<float>& loss, int epochs, index_t images) {
     data::Dataset all = data::load_mnist(STRATA_DATA_DIR, data::Split::train).head(images);
-    all.normalize({data::fashion_mnist_mean}, {data::fashion_mnist_std});
+    all.normalize(data::fashion_mnist_mean, data::fashion_mnist_std);
     data::Dataset test = data::load_mnist(STRATA_DATA_DIR, data::Split::test).head(scaled<index_t>(500, 250));
-    test.normalize({data::fashion_mnist_mean}, {data::fashion_mnist_std});
+    test.normalize(data::fashion_mnist_mean, data::fashion_mnist_std);
     optim::SGD<float> opt(net.parameters(), optim::SGDOptions(0.05).momentum(0.9));
     data::LoaderOptions lo;
     lo.batch_size = 50;

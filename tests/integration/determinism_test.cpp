@@ -52,7 +52,7 @@ bool bit_identical(const std::vector<Tensor<float>>& a, const std::vector<Tensor
 
 TEST_CASE("Repeated training runs with the same seed are bit-identical", "[integration][determinism]") {
     data::Dataset train = data::load_mnist(STRATA_DATA_DIR, data::Split::train).head(640);
-    train.normalize({data::fashion_mnist_mean}, {data::fashion_mnist_std});
+    train.normalize(data::fashion_mnist_mean, data::fashion_mnist_std);
     const int steps = testing::scaled(8, 2);
     for (const char* model : {testing::scaled("resnet20-aux", "resnet8-aux"), "dsn"}) {
         INFO(model);

@@ -39,7 +39,7 @@ const data::Dataset& first_batch() {
     static const data::Dataset batch = [] {
         data::Dataset train = data::load_mnist(STRATA_DATA_DIR, data::Split::train)
                                   .head(scaled<index_t>(128, 8));
-        train.normalize({data::fashion_mnist_mean}, {data::fashion_mnist_std});
+        train.normalize(data::fashion_mnist_mean, data::fashion_mnist_std);
         return train;
     }();
     return batch;

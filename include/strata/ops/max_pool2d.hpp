@@ -20,7 +20,7 @@ namespace detail {
 /// The larger of `m` and `v`, or `v` when it is NaN (a NaN wins its window, as in PyTorch). Branch-free.
 template <class T>
 inline T max_or_nan(T m, T v) {
-    return (v > m) | (v != v) ? v : m;
+    return ((v > m) | (v != v)) ? v : m;
 }
 
 /// Elements of scratch max_pool_plane needs for geometry `g`: two buffers of one row per window start row,
