@@ -5,6 +5,11 @@
 /// resumed run continues with exactly the configuration it was started with. The keys are the trainer's
 /// command-line option names without the leading "--" ("batch-size", "weight-decay").
 ///
+/// Every field is named once, in the table STRATA_TRAIN_CONFIG_FIELDS: the struct's members, the text form
+/// (to_map, from_map), the resume rules, the keys older checkpoints may lack and the command-line options
+/// (cli_options.hpp) are generated from it. Adding a field means adding one entry (and a check to validate()
+/// when a value can be wrong).
+///
 /// The defaults are the Fashion-MNIST recipe: ResNet-18, SGD with momentum 0.9, lr 0.05, weight decay 5e-4
 /// (not on batch-norm parameters and biases), a per-iteration cosine schedule, batch 128, normalised inputs, no
 /// augmentation, one epoch. The trainer then applies the model's recipe (recipes.hpp) to lr, warmup,
@@ -17,49 +22,160 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "strata/core/error.hpp"
 #include "strata/core/shape.hpp"
 
+// clang-format off
+/// The fields of TrainConfig, one X(...) entry each, in the order --help lists them. The columns:
+///  1. C++ type and 2. member name; 3. default value (no top-level comma: write `{}` for an empty list);
+///  4. key: the option name without "--", and the key in the checkpoint's configuration text;
+///  5. short option ("-d") or ""; 6. ResumeRule: fixed, inherit or fresh;
+///  7. KeyPresence: required, or optional for keys added after the first "strata-train 1" checkpoints (an
+///     older checkpoint without them reads the default, which is what those runs had);
+///  8. CliForm: value, flag (bool, given = on), on_off (bool written "on"/"off") or list (comma-separated);
+///  9. CliDefault: shown in --help, hidden, or recipe (the model's recipe sets it unless given; recipes.hpp);
+/// 10. the CLI11 validator of the option (CLI::Validator() for none; expanded by cli_options.hpp only);
+/// 11. the --help text.
+#define STRATA_TRAIN_CONFIG_FIELDS(X)                                                                              \
+    X(std::string, data_dir, "/usr/share/datasets/fashion-mnist", "data", "-d", inherit, required, value, shown,  \
+      CLI::Validator(), "MNIST-format folder (train-/t10k- images/labels, raw or .gz)")                          \
+    X(std::string, model, "resnet18", "model", "-m", fixed, required, value, shown, CLI::Validator(),             \
+      "Model: a models::make_model name")                                                                        \
+    X(std::string, norm, "batch", "norm", "", fixed, optional, value, shown, CLI::IsMember(norm_names()),        \
+      "batch | none: the model's normalisation layers (none: no batch norm)")                                     \
+    X(index_t, epochs, 1, "epochs", "-e", inherit, required, value, shown, CLI::Range(1, 1000000),                \
+      "Epochs (a resumed run may raise it)")                                                                     \
+    X(index_t, batch_size, 128, "batch-size", "-b", fixed, required, value, recipe, CLI::Range(1, 1 << 20),       \
+      "Training batch size (--distributed: the global batch)")                                                   \
+    X(index_t, eval_batch_size, 500, "eval-batch-size", "", inherit, required, value, shown,                      \
+      CLI::Range(1, 1 << 20), "Batch size of the test evaluation")                                               \
+    X(std::string, optimizer, "sgd", "optimizer", "", fixed, required, value, shown,                              \
+      CLI::IsMember(optimizer_names()), "sgd | adam | adamw | rmsprop")                                          \
+    X(double, lr, 0.05, "lr", "", fixed, required, value, recipe, CLI::NonNegativeNumber,                         \
+      "Learning rate (one-cycle: the peak)")                                                                     \
+    X(double, momentum, 0.9, "momentum", "", fixed, required, value, shown, CLI::Range(0.0, 0.999999),            \
+      "SGD/RMSprop momentum; Adam/AdamW beta1")                                                                  \
+    X(double, weight_decay, 5e-4, "weight-decay", "", fixed, required, value, shown, CLI::NonNegativeNumber,      \
+      "Weight decay of conv/linear weights (none on BN, biases)")                                                \
+    X(bool, nesterov, false, "nesterov", "", fixed, required, flag, hidden, CLI::Validator(),                     \
+      "Nesterov momentum (SGD)")                                                                                 \
+    X(std::string, schedule, "cosine", "schedule", "", fixed, required, value, shown,                             \
+      CLI::IsMember(schedule_names()), "none | step | multistep | cosine | onecycle | plateau")                   \
+    X(index_t, warmup, 0, "warmup", "", fixed, required, value, recipe, CLI::NonNegativeNumber,                   \
+      "Linear warm-up iterations before the schedule")                                                           \
+    X(bool, zero_init_residual, false, "zero-init-residual", "", fixed, optional, on_off, recipe,                 \
+      CLI::Validator(), "start each residual branch at zero (its last batch-norm gamma; residual nets only)")     \
+    X(double, warmup_start, 0.1, "warmup-start", "", fixed, required, value, shown, CLI::Range(1e-9, 1.0),        \
+      "LR factor at the first warm-up iteration")                                                                \
+    X(index_t, step_size, 0, "step-size", "", fixed, required, value, shown, CLI::NonNegativeNumber,              \
+      "step: epochs between decays (0: ceil(epochs/3))")                                                         \
+    X(std::vector<index_t>, milestones, {}, "milestones", "", fixed, required, list, hidden, CLI::PositiveNumber, \
+      "multistep: epochs of the decays, e.g. 5,8 (default: 50%,75%)")                                            \
+    X(double, gamma, 0.1, "gamma", "", fixed, required, value, shown, CLI::Range(1e-12, 1.0),                     \
+      "step/multistep/plateau decay factor")                                                                     \
+    X(index_t, patience, 2, "patience", "", fixed, required, value, shown, CLI::NonNegativeNumber,                \
+      "plateau: epochs without test-loss improvement")                                                           \
+    X(bool, augment, false, "augment", "", fixed, required, on_off, shown, CLI::Validator(),                      \
+      "random crop (--crop-pad) + translation (--translate)")                                                    \
+    X(index_t, crop_pad, 2, "crop-pad", "", fixed, required, value, shown, CLI::Range(0, 14),                     \
+      "Augmentation: random-crop padding (pixels)")                                                              \
+    X(index_t, translate, 2, "translate", "", fixed, required, value, shown, CLI::Range(0, 14),                   \
+      "Augmentation: max random translation (pixels)")                                                           \
+    X(std::string, normalize, "auto", "normalize", "", fixed, required, value, shown,                             \
+      CLI::IsMember(normalize_names()), "auto (training-set statistics) | fashion | mnist | none")                \
+    X(double, clip_grad_norm, 0.0, "clip-grad-norm", "", fixed, required, value, shown, CLI::NonNegativeNumber,   \
+      "Clip the global gradient norm (0: off)")                                                                  \
+    X(int, threads, 0, "threads", "-j", inherit, required, value, shown, CLI::Range(0, 1024),                     \
+      "Threads (OpenMP and Eigen; 0: OMP_NUM_THREADS, else all cores or, distributed, this rank's share)")        \
+    X(std::uint64_t, seed, 0, "seed", "", fixed, required, value, shown, CLI::Validator(),                        \
+      "Seed of the weights, shuffling, augmentation and dropout")                                                \
+    X(index_t, limit, 0, "limit", "", fixed, required, value, shown, CLI::NonNegativeNumber,                      \
+      "Use the first N training images (0: all)")                                                                \
+    X(index_t, test_limit, 0, "test-limit", "", fixed, required, value, shown, CLI::NonNegativeNumber,            \
+      "Evaluate on the first N test images (0: all)")                                                            \
+    X(std::string, checkpoint, "", "checkpoint", "", fresh, required, value, hidden, CLI::Validator(),            \
+      "Checkpoint file, saved atomically after every epoch and on Ctrl-C/SIGTERM")                               \
+    X(std::string, metrics, "", "metrics", "", inherit, required, value, hidden, CLI::Validator(),                \
+      "Append one JSON line per epoch to this file")                                                             \
+    X(bool, quiet, false, "quiet", "-q", fresh, required, flag, hidden, CLI::Validator(),                         \
+      "No progress or epoch lines")                                                                              \
+    X(index_t, stop_after, 0, "stop-after", "", fresh, required, value, hidden, CLI::NonNegativeNumber,           \
+      "Stop as if interrupted after N steps in total (testing)")                                                 \
+    X(bool, detect_anomaly, false, "detect-anomaly", "", fresh, optional, flag, hidden, CLI::Validator(),         \
+      "Anomaly mode: stop at the first op whose output or gradient is NaN/Inf, naming it (slower)")
+// clang-format on
+
 namespace strata::train {
 
-/// The configuration of a training run; see the file comment.
-struct TrainConfig {
-    std::string data_dir = "/usr/share/datasets/fashion-mnist";  ///< MNIST-format folder
-    std::string model = "resnet18";                              ///< a models::make_model name
-    std::string norm = "batch";                                  ///< batch | none (no normalisation layers)
-    index_t epochs = 1;
-    index_t batch_size = 128;
-    index_t eval_batch_size = 500;                               ///< batch size of the test evaluation
-    std::string optimizer = "sgd";                               ///< sgd | adam | adamw | rmsprop
-    double lr = 0.05;
-    double momentum = 0.9;                                       ///< SGD/RMSprop momentum, Adam/AdamW beta1
-    double weight_decay = 5e-4;                                  ///< on conv/linear weights only
-    bool nesterov = false;                                       ///< SGD only
-    std::string schedule = "cosine";                             ///< none|step|multistep|cosine|onecycle|plateau
-    index_t warmup = 0;                                          ///< linear warm-up steps (iterations)
-    double warmup_start = 0.1;                                   ///< lr factor at the first warm-up step
-    index_t step_size = 0;                                       ///< step: epochs per decay (0: ceil(epochs/3))
-    std::vector<index_t> milestones;                             ///< multistep, in epochs (empty: 50%, 75%)
-    double gamma = 0.1;                                          ///< step/multistep/plateau decay factor
-    index_t patience = 2;                                        ///< plateau: epochs without improvement
-    bool augment = false;                                        ///< random crop (padding) + translation
-    index_t crop_pad = 2;                                        ///< augmentation: crop padding in pixels
-    index_t translate = 2;                                       ///< augmentation: max translation in pixels
-    std::string normalize = "auto";                              ///< auto | fashion | mnist | none
-    double clip_grad_norm = 0.0;                                 ///< max global gradient norm (0: off)
-    int threads = 0;                                             ///< 0: the OpenMP/Eigen default
-    std::uint64_t seed = 0;
-    index_t limit = 0;                                           ///< training images used (0: all)
-    index_t test_limit = 0;                                      ///< test images used (0: all)
-    std::string checkpoint;                                      ///< checkpoint path (empty: none)
-    std::string metrics;                                         ///< JSON-lines metrics path (empty: none)
-    bool quiet = false;                                          ///< no progress or epoch lines
-    index_t stop_after = 0;                                      ///< act as if interrupted after N steps (tests)
-    bool detect_anomaly = false;                                 ///< anomaly mode: stop at the first non-finite op
-    bool zero_init_residual = false;                             ///< residual branches start at zero (last BN gamma)
+/// How a resumed run treats an option given on its command line (column 6 of STRATA_TRAIN_CONFIG_FIELDS).
+enum class ResumeRule {
+    fixed,    ///< must equal the checkpoint's value (it shaped the trajectory so far)
+    inherit,  ///< the checkpoint's value unless given (epochs, data, threads, metrics, eval batch size)
+    fresh     ///< always the command line's (checkpoint, quiet, stop-after, detect-anomaly)
 };
+
+/// Whether every checkpoint's configuration holds a key (column 7 of STRATA_TRAIN_CONFIG_FIELDS).
+enum class KeyPresence {
+    required,  ///< in every configuration since "strata-train 1": a configuration without it is malformed
+    optional   ///< added later: a configuration without it (an older checkpoint) reads the default
+};
+
+/// How the command line gives a field (column 8 of STRATA_TRAIN_CONFIG_FIELDS).
+enum class CliForm {
+    value,   ///< --key VALUE
+    flag,    ///< --key alone sets a bool
+    on_off,  ///< --key on|off sets a bool
+    list     ///< --key 5,8 (or repeated): a list of integers
+};
+
+/// What --help shows as a field's default (column 9 of STRATA_TRAIN_CONFIG_FIELDS).
+enum class CliDefault {
+    shown,   ///< "=value"
+    hidden,  ///< nothing (an empty or "off" default says nothing useful)
+    recipe   ///< nothing; the help text says the model's recipe sets it (recipes.hpp)
+};
+
+/// The configuration of a training run; see the file comment. Its members, defaults and documentation (the
+/// --help text) are the entries of STRATA_TRAIN_CONFIG_FIELDS.
+struct TrainConfig {
+#define STRATA_X(type, member, default_value, ...) type member = default_value;
+    STRATA_TRAIN_CONFIG_FIELDS(STRATA_X)
+#undef STRATA_X
+};
+
+/// What the table says about one field, at run time (everything but its type, member, default and check).
+struct ConfigField {
+    const char* key;          ///< option name without "--", key of the text form
+    const char* short_name;   ///< "-d" or ""
+    ResumeRule resume_rule;   ///< see ResumeRule
+    KeyPresence presence;     ///< see KeyPresence
+    CliForm form;             ///< see CliForm
+    CliDefault cli_default;   ///< see CliDefault
+    const char* help;         ///< the --help text (cli_options.hpp adds the recipe and on|off notes)
+};
+
+/// Every field of TrainConfig, in the table's order.
+inline const std::vector<ConfigField>& config_fields() {
+    static const std::vector<ConfigField> all{
+#define STRATA_X(type, member, default_value, key, short_name, rule, presence, form, shown, check, help) \
+    {key, short_name, ResumeRule::rule, KeyPresence::presence, CliForm::form, CliDefault::shown, help},
+        STRATA_TRAIN_CONFIG_FIELDS(STRATA_X)
+#undef STRATA_X
+    };
+    return all;
+}
+
+/// Calls `f(key, member)` for every field of `c` (a TrainConfig, const or not), in the table's order.
+template <class Config, class F>
+void for_each_config_field(Config& c, F&& f) {
+    static_assert(std::is_same_v<std::remove_const_t<Config>, TrainConfig>, "for_each_config_field: a TrainConfig");
+#define STRATA_X(type, member, default_value, key, ...) f(key, c.member);
+    STRATA_TRAIN_CONFIG_FIELDS(STRATA_X)
+#undef STRATA_X
+}
 
 /// The optimizer names TrainConfig accepts.
 inline const std::vector<std::string>& optimizer_names() {
@@ -153,33 +269,6 @@ inline void validate(const TrainConfig& c) {
     check<ArgumentError>(c.stop_after >= 0, "--stop-after must be >= 0, got ", c.stop_after);
 }
 
-/// The configuration as an ordered map from key (option name without "--") to value text. Doubles are
-/// written exactly (they read back bit for bit); booleans as "on"/"off"; milestones comma-separated.
-inline std::map<std::string, std::string> to_map(const TrainConfig& c) {
-    auto i = [](auto v) { return std::to_string(v); };
-    auto d = [](double v) { return detail::exact_double(v); };
-    auto b = [](bool v) { return std::string(v ? "on" : "off"); };
-    std::string milestones;
-    for (index_t m : c.milestones) milestones += (milestones.empty() ? "" : ",") + std::to_string(m);
-    return {{"data", c.data_dir},        {"model", c.model},
-            {"norm", c.norm},            {"detect-anomaly", b(c.detect_anomaly)},
-            {"epochs", i(c.epochs)},     {"batch-size", i(c.batch_size)},
-            {"eval-batch-size", i(c.eval_batch_size)},
-            {"optimizer", c.optimizer},  {"lr", d(c.lr)},
-            {"momentum", d(c.momentum)}, {"weight-decay", d(c.weight_decay)},
-            {"nesterov", b(c.nesterov)}, {"schedule", c.schedule},
-            {"warmup", i(c.warmup)},     {"warmup-start", d(c.warmup_start)},
-            {"step-size", i(c.step_size)}, {"milestones", milestones},
-            {"gamma", d(c.gamma)},       {"patience", i(c.patience)},
-            {"augment", b(c.augment)},   {"crop-pad", i(c.crop_pad)},
-            {"translate", i(c.translate)}, {"normalize", c.normalize},
-            {"clip-grad-norm", d(c.clip_grad_norm)}, {"threads", i(c.threads)},
-            {"seed", i(c.seed)},         {"limit", i(c.limit)},
-            {"test-limit", i(c.test_limit)}, {"checkpoint", c.checkpoint},
-            {"metrics", c.metrics},      {"quiet", b(c.quiet)},
-            {"stop-after", i(c.stop_after)}, {"zero-init-residual", b(c.zero_init_residual)}};
-}
-
 namespace detail {
 
 /// Parses `text` (the value of `key`) completely as a T, or throws FormatError naming the key.
@@ -207,13 +296,58 @@ inline bool parse_bool(const std::string& key, const std::string& text) {
     return text == "on";
 }
 
+/// The text form of a value: strings as they are, booleans "on"/"off", doubles exactly, lists comma-separated.
+inline std::string format_value(const std::string& v) { return v; }
+inline std::string format_value(bool v) { return v ? "on" : "off"; }
+inline std::string format_value(double v) { return exact_double(v); }
+template <class T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
+std::string format_value(T v) {
+    return std::to_string(v);
+}
+inline std::string format_value(const std::vector<index_t>& v) {
+    std::string out;
+    for (index_t m : v) out += (out.empty() ? "" : ",") + std::to_string(m);
+    return out;
+}
+
+/// Reads `text`, the value of `key` in format_value's form, into `out`; throws FormatError naming the key.
+inline void read_value(const std::string&, const std::string& text, std::string& out) { out = text; }
+inline void read_value(const std::string& key, const std::string& text, bool& out) { out = parse_bool(key, text); }
+inline void read_value(const std::string& key, const std::string& text, double& out) {
+    out = parse_double(key, text);
+}
+template <class T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
+void read_value(const std::string& key, const std::string& text, T& out) {
+    out = parse_value<T>(key, text);
+}
+inline void read_value(const std::string& key, const std::string& text, std::vector<index_t>& out) {
+    out.clear();
+    std::istringstream items(text);
+    for (std::string item; std::getline(items, item, ',');) out.push_back(parse_value<index_t>(key, item));
+}
+
 }  // namespace detail
 
-/// The keys added to the configuration after checkpoints of "strata-train 1" were first written: a
-/// configuration without them (an older checkpoint) means their defaults ("norm" batch, "detect-anomaly" off,
-/// "zero-init-residual" off: what those runs had).
+/// The configuration as an ordered map from key (option name without "--") to value text. Doubles are
+/// written exactly (they read back bit for bit); booleans as "on"/"off"; milestones comma-separated.
+inline std::map<std::string, std::string> to_map(const TrainConfig& c) {
+    std::map<std::string, std::string> out;
+    for_each_config_field(c, [&](const char* key, const auto& value) {
+        out.emplace(key, detail::format_value(value));
+    });
+    return out;
+}
+
+/// The keys added to the configuration after checkpoints of "strata-train 1" were first written (KeyPresence::
+/// optional in the table): a configuration without them (an older checkpoint) means their defaults ("norm"
+/// batch, "zero-init-residual" off, "detect-anomaly" off: what those runs had).
 inline const std::vector<std::string>& optional_config_keys() {
-    static const std::vector<std::string> keys{"norm", "detect-anomaly", "zero-init-residual"};
+    static const std::vector<std::string> keys = [] {
+        std::vector<std::string> out;
+        for (const ConfigField& f : config_fields())
+            if (f.presence == KeyPresence::optional) out.push_back(f.key);
+        return out;
+    }();
     return keys;
 }
 
@@ -231,44 +365,7 @@ inline TrainConfig from_map(const std::map<std::string, std::string>& map) {
         check<FormatError>(it != map.end(), "configuration: missing key '", key, "'");
         return it->second;
     };
-    using detail::parse_bool;
-    using detail::parse_double;
-    using detail::parse_value;
-    c.data_dir = get("data");
-    c.model = get("model");
-    c.norm = get("norm");
-    c.detect_anomaly = parse_bool("detect-anomaly", get("detect-anomaly"));
-    c.epochs = parse_value<index_t>("epochs", get("epochs"));
-    c.batch_size = parse_value<index_t>("batch-size", get("batch-size"));
-    c.eval_batch_size = parse_value<index_t>("eval-batch-size", get("eval-batch-size"));
-    c.optimizer = get("optimizer");
-    c.lr = parse_double("lr", get("lr"));
-    c.momentum = parse_double("momentum", get("momentum"));
-    c.weight_decay = parse_double("weight-decay", get("weight-decay"));
-    c.nesterov = parse_bool("nesterov", get("nesterov"));
-    c.schedule = get("schedule");
-    c.warmup = parse_value<index_t>("warmup", get("warmup"));
-    c.warmup_start = parse_double("warmup-start", get("warmup-start"));
-    c.step_size = parse_value<index_t>("step-size", get("step-size"));
-    c.milestones.clear();
-    std::istringstream ms(get("milestones"));
-    for (std::string item; std::getline(ms, item, ',');) c.milestones.push_back(parse_value<index_t>("milestones", item));
-    c.gamma = parse_double("gamma", get("gamma"));
-    c.patience = parse_value<index_t>("patience", get("patience"));
-    c.augment = parse_bool("augment", get("augment"));
-    c.crop_pad = parse_value<index_t>("crop-pad", get("crop-pad"));
-    c.translate = parse_value<index_t>("translate", get("translate"));
-    c.normalize = get("normalize");
-    c.clip_grad_norm = parse_double("clip-grad-norm", get("clip-grad-norm"));
-    c.threads = parse_value<int>("threads", get("threads"));
-    c.seed = parse_value<std::uint64_t>("seed", get("seed"));
-    c.limit = parse_value<index_t>("limit", get("limit"));
-    c.test_limit = parse_value<index_t>("test-limit", get("test-limit"));
-    c.checkpoint = get("checkpoint");
-    c.metrics = get("metrics");
-    c.quiet = parse_bool("quiet", get("quiet"));
-    c.stop_after = parse_value<index_t>("stop-after", get("stop-after"));
-    c.zero_init_residual = parse_bool("zero-init-residual", get("zero-init-residual"));
+    for_each_config_field(c, [&](const char* key, auto& value) { detail::read_value(key, get(key), value); });
     return c;
 }
 
@@ -293,19 +390,10 @@ inline TrainConfig from_text(const std::string& text) {
     return from_map(map);
 }
 
-/// How a resumed run treats an option given on its command line.
-enum class ResumeRule {
-    fixed,    ///< must equal the checkpoint's value (it shaped the trajectory so far)
-    inherit,  ///< the checkpoint's value unless given (epochs, data, threads, metrics, eval batch size)
-    fresh     ///< always the command line's (checkpoint, quiet, stop-after, detect-anomaly)
-};
-
 /// The ResumeRule of configuration key `key`.
 inline ResumeRule resume_rule(const std::string& key) {
-    if (key == "checkpoint" || key == "quiet" || key == "stop-after" || key == "detect-anomaly")
-        return ResumeRule::fresh;
-    if (key == "epochs" || key == "data" || key == "threads" || key == "metrics" || key == "eval-batch-size")
-        return ResumeRule::inherit;
+    for (const ConfigField& f : config_fields())
+        if (key == f.key) return f.resume_rule;
     return ResumeRule::fixed;
 }
 

@@ -25,6 +25,7 @@
 #include <strata/models/registry.hpp>
 #include <strata/nn/cost.hpp>
 #include <strata/nn/summary.hpp>
+#include "cli_options.hpp"
 #include "data.hpp"
 #include "loop.hpp"
 #include "parallel.hpp"
@@ -233,9 +234,7 @@ int train_main(Command cmd, train::DataParallel* parallel, int threads) {
 int main(int argc, char** argv) {
     Command cmd;
     train::TrainConfig& cfg = cmd.cfg;
-    std::string augment = "off";
     bool distributed = false;
-    std::string zero_init = "off";
 
     CLI::App app{"Trains a strata classifier on Fashion-MNIST or any MNIST-format dataset; evaluates on the test "
                  "split after every epoch. Ctrl-C (or SIGTERM) finishes the current step, saves the checkpoint and "
@@ -245,75 +244,17 @@ int main(int argc, char** argv) {
     app.get_formatter()->column_width(34);
     app.footer(train::recipes_help());
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated option: the last wins
-    app.add_option("-d,--data", cfg.data_dir, "MNIST-format folder (train-/t10k- images/labels, raw or .gz)")
-        ->capture_default_str();
-    app.add_option("-m,--model", cfg.model, model_help())->capture_default_str();
-    app.add_option("--norm", cfg.norm, "batch | none: the model's normalisation layers (none: no batch norm)")
-        ->capture_default_str()->check(CLI::IsMember(train::norm_names()));
-    app.add_option("-e,--epochs", cfg.epochs, "Epochs (a resumed run may raise it)")
-        ->capture_default_str()->check(CLI::Range(1, 1000000));
-    app.add_option("-b,--batch-size", cfg.batch_size,
-                   "Training batch size (--distributed: the global batch). Default: the model's recipe (below)")
-        ->check(CLI::Range(1, 1 << 20));
-    app.add_option("--eval-batch-size", cfg.eval_batch_size, "Batch size of the test evaluation")
-        ->capture_default_str()->check(CLI::Range(1, 1 << 20));
-    app.add_option("--optimizer", cfg.optimizer, "sgd | adam | adamw | rmsprop")
-        ->capture_default_str()->check(CLI::IsMember(train::optimizer_names()));
-    app.add_option("--lr", cfg.lr, "Learning rate (one-cycle: the peak). Default: the model's recipe (below)")
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--momentum", cfg.momentum, "SGD/RMSprop momentum; Adam/AdamW beta1")
-        ->capture_default_str()->check(CLI::Range(0.0, 0.999999));
-    app.add_option("--weight-decay", cfg.weight_decay, "Weight decay of conv/linear weights (none on BN, biases)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
-    app.add_flag("--nesterov", cfg.nesterov, "Nesterov momentum (SGD)");
-    app.add_option("--schedule", cfg.schedule, "none | step | multistep | cosine | onecycle | plateau")
-        ->capture_default_str()->check(CLI::IsMember(train::schedule_names()));
-    app.add_option("--warmup", cfg.warmup,
-                   "Linear warm-up iterations before the schedule. Default: the model's recipe (below)")
-        ->check(CLI::NonNegativeNumber);
-    app.add_option("--zero-init-residual", zero_init,
-                   "on | off: start each residual branch at zero (its last batch-norm gamma; residual nets only). "
-                   "Default: the model's recipe (below)")
-        ->check(CLI::IsMember({"on", "off"}));
-    app.add_option("--warmup-start", cfg.warmup_start, "LR factor at the first warm-up iteration")
-        ->capture_default_str()->check(CLI::Range(1e-9, 1.0));
-    app.add_option("--step-size", cfg.step_size, "step: epochs between decays (0: ceil(epochs/3))")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
-    app.add_option("--milestones", cfg.milestones, "multistep: epochs of the decays, e.g. 5,8 (default: 50%,75%)")
-        ->delimiter(',')->check(CLI::PositiveNumber)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    app.add_option("--gamma", cfg.gamma, "step/multistep/plateau decay factor")
-        ->capture_default_str()->check(CLI::Range(1e-12, 1.0));
-    app.add_option("--patience", cfg.patience, "plateau: epochs without test-loss improvement")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
-    app.add_option("--augment", augment, "on | off: random crop (--crop-pad) + translation (--translate)")
-        ->capture_default_str()->check(CLI::IsMember({"on", "off"}));
-    app.add_option("--crop-pad", cfg.crop_pad, "Augmentation: random-crop padding (pixels)")
-        ->capture_default_str()->check(CLI::Range(0, 14));
-    app.add_option("--translate", cfg.translate, "Augmentation: max random translation (pixels)")
-        ->capture_default_str()->check(CLI::Range(0, 14));
-    app.add_option("--normalize", cfg.normalize, "auto (training-set statistics) | fashion | mnist | none")
-        ->capture_default_str()->check(CLI::IsMember(train::normalize_names()));
-    app.add_option("--clip-grad-norm", cfg.clip_grad_norm, "Clip the global gradient norm (0: off)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
-    app.add_option("-j,--threads", cfg.threads, "Threads (OpenMP and Eigen; 0: OMP_NUM_THREADS, else all cores or, distributed, this rank's share)")
-        ->capture_default_str()->check(CLI::Range(0, 1024));
-    app.add_option("--seed", cfg.seed, "Seed of the weights, shuffling, augmentation and dropout")->capture_default_str();
-    app.add_option("--limit", cfg.limit, "Use the first N training images (0: all)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
-    app.add_option("--test-limit", cfg.test_limit, "Evaluate on the first N test images (0: all)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
-    app.add_option("--checkpoint", cfg.checkpoint,
-                   "Checkpoint file, saved atomically after every epoch and on Ctrl-C/SIGTERM");
-    app.add_flag("--resume", cmd.resume, "Continue the run saved in --checkpoint (its configuration is kept)");
-    app.add_option("--metrics", cfg.metrics, "Append one JSON line per epoch to this file");
-    app.add_flag("-q,--quiet", cfg.quiet, "No progress or epoch lines");
-    app.add_option("--stop-after", cfg.stop_after, "Stop as if interrupted after N steps in total (testing)")
-        ->check(CLI::NonNegativeNumber);
-    app.add_flag("--summary", cmd.summary,
-                 "Print the model's layers, parameters and multiply-adds per image (for the data's image size) "
-                 "and exit without training");
-    app.add_flag("--detect-anomaly", cfg.detect_anomaly,
-                 "Anomaly mode: stop at the first op whose output or gradient is NaN/Inf, naming it (slower)");
+    // The TrainConfig fields (config.hpp's table), with the program's own options among them.
+    train::add_config_options(app, cfg, [&](const std::string& key) {
+        if (key == "checkpoint")
+            app.add_flag("--resume", cmd.resume,
+                         "Continue the run saved in --checkpoint (its configuration is kept)");
+        if (key == "stop-after")
+            app.add_flag("--summary", cmd.summary,
+                         "Print the model's layers, parameters and multiply-adds per image (for the data's image "
+                         "size) and exit without training");
+    });
+    app.get_option("--model")->description(model_help());
     app.add_flag("--distributed", distributed,
                  "Data-parallel over the processes of an MPI job (mpirun -np N train_mnist ...; on by itself "
                  "when started by mpirun). Needs a build with MPI");
@@ -325,8 +266,6 @@ int main(int argc, char** argv) {
     }
     for (const CLI::Option* opt : app.get_options())
         if (opt->count() > 0) cmd.given.push_back(opt->get_single_name());
-    cfg.augment = augment == "on";
-    cfg.zero_init_residual = zero_init == "on";
     const bool launched = train::mpi_launch_detected();
 
     // From here on, Ctrl-C/SIGTERM only set a flag: the run stops at its first check, after saving its state.

@@ -24,9 +24,15 @@ struct Recipe {
     index_t batch_size = 128;         ///< --batch-size
 };
 
-/// The option names (without "--") a recipe sets.
+/// The option names (without "--") a recipe sets: the fields of config.hpp's table whose default is
+/// CliDefault::recipe (batch-size, lr, warmup, zero-init-residual), in the table's order.
 inline const std::vector<std::string>& recipe_options() {
-    static const std::vector<std::string> names{"lr", "warmup", "zero-init-residual", "batch-size"};
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for (const ConfigField& f : config_fields())
+            if (f.cli_default == CliDefault::recipe) out.push_back(f.key);
+        return out;
+    }();
     return names;
 }
 

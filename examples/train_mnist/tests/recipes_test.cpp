@@ -107,3 +107,23 @@ TEST_CASE("describe_recipe and recipes_help name the recipe, its values and what
     for (const Recipe& each : recipes()) CHECK_THAT(help, Contains("  " + each.name + ": lr "));
     CHECK_THAT(help, Contains("overrides"));
 }
+
+TEST_CASE("recipe_options are exactly the options apply_recipe may set", "[train][recipes]") {
+    CHECK(recipe_options() == std::vector<std::string>{"batch-size", "lr", "warmup", "zero-init-residual"});
+    TrainConfig start;  // values no recipe has, so that every option a recipe sets shows up as changed
+    start.model = "resnet50";
+    start.lr = 0.123;
+    start.warmup = 3;
+    start.batch_size = 7;
+    start.zero_init_residual = false;
+    TrainConfig all_given = start;
+    REQUIRE(apply_recipe(all_given, recipe_options()) != nullptr);
+    CHECK(to_map(all_given) == to_map(start));  // every option it sets is one of recipe_options
+    TrainConfig none_given = start;
+    apply_recipe(none_given, {});
+    const auto before = to_map(start), after = to_map(none_given);
+    std::vector<std::string> changed;
+    for (const auto& kv : after)
+        if (kv.second != before.at(kv.first)) changed.push_back(kv.first);
+    CHECK(changed == recipe_options());
+}
