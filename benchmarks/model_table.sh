@@ -7,7 +7,8 @@
 #   benchmarks/model_table.sh TRAIN_MNIST [--costs-only] [MODEL...]
 #
 # Without MODEL: every model of the table. --costs-only: parameters and multiply-adds only (seconds).
-# The accuracy runs are niced and use 2 threads; set TABLE_EPOCHS="1" to skip the 3-epoch runs.
+# The accuracy runs are niced and use 2 threads; set TABLE_EPOCHS="1" to skip the 3-epoch runs, TABLE_EPOCHS=""
+# to skip the accuracy runs (speeds only).
 set -eu
 [ $# -ge 1 ] || { echo "usage: $0 TRAIN_MNIST [--costs-only] [MODEL...]" >&2; exit 2; }
 bin=$1; shift
@@ -16,7 +17,7 @@ if [ "${1:-}" = "--costs-only" ]; then costs_only=1; shift; fi
 [ $# -gt 0 ] || set -- resnet18 resnet18-aux resnet34 resnet34-aux resnet50 resnet50-aux plain18 plain18-aux \
     plain34 plain34-aux resnet20 resnet20-aux resnet32 resnet44 resnet56 resnet56-aux resnet110 resnet110-aux \
     plain20 plain20-aux plain32 plain44 plain56 plain56-aux plain110 plain110-aux dsn
-epochs_list=${TABLE_EPOCHS:-1 3}
+epochs_list=${TABLE_EPOCHS-1 3}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 last_field() {  # last_field FILE KEY: KEY's value in the last JSON line of FILE
