@@ -206,6 +206,27 @@ TEST_CASE("Truncated, corrupt and invalid model files give clear errors; a faile
         // Another architecture than the weights: the usual CheckpointMismatch.
         CHECK_THROWS_AS(models::load_model<float>(with("num_classes", std::int64_t{7})), CheckpointMismatch);
     }
+    SECTION("a description far larger than the weights it comes with is refused before anything is allocated") {
+        // Each value is in its entry's range, but building the net would allocate 3.9e10 (widths) or 1.1e9
+        // (classes) weights for a file of 78,000: without the check, bad_alloc or the OOM killer.
+        io::Checkpoint ck = io::Checkpoint::load(file.path);
+        ck.remove("arch.widths");
+        const std::vector<std::int64_t> huge{65536, 65536, 65536};
+        ck.add_array<std::int64_t>("arch.widths", huge.data(), {3});
+        CHECK_THROWS_AS(models::load_model<float>(ck), FormatError);
+        CHECK_THROWS_WITH(models::load_model<float>(ck),
+                          Contains("the architecture describes at least") && Contains("arch.* entries are corrupt"));
+        io::Checkpoint classes = io::Checkpoint::load(file.path);
+        classes.remove("arch.num_classes");
+        classes.add_scalar("arch.num_classes", std::int64_t{1} << 24);
+        CHECK_THROWS_WITH(models::load_model<float>(classes), Contains("arch.* entries are corrupt"));
+        // A DSN's description likewise.
+        auto dsn = models::make_model<float>("dsn", models::ModelSpec());
+        io::Checkpoint d = models::model_checkpoint(*dsn);
+        d.remove("arch.widths");
+        d.add_array<std::int64_t>("arch.widths", huge.data(), {3});
+        CHECK_THROWS_WITH(models::load_model<float>(d), Contains("arch.* entries are corrupt"));
+    }
     SECTION("a save that fails leaves the previous file intact") {
         auto other = models::make_model<float>("plain8", models::ModelSpec());
         {

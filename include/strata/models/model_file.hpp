@@ -119,6 +119,49 @@ void strip_stages(const Heads& heads_of, const std::vector<index_t>& stages, con
     }
 }
 
+/// The number of values the "model." entries of `ck` hold (parameters and buffers).
+inline double stored_model_values(const io::Checkpoint& ck) {
+    double n = 0;
+    for (const io::CheckpointEntry& e : ck.entries())
+        if (e.name.rfind("model.", 0) == 0) n += static_cast<double>(e.numel());
+    return n;
+}
+
+/// Throws FormatError when the architecture's parameters (`floor`, a lower bound) cannot fit in the values the
+/// file stores: the description is corrupt, and building the net would allocate for nothing (a few bytes of
+/// a damaged file could ask for terabytes).
+inline void check_parameter_floor(const io::Checkpoint& ck, double floor) {
+    const double stored = stored_model_values(ck);
+    check<FormatError>(floor <= stored, ck.source(), ": the architecture describes at least ", floor,
+                       " parameters but the file stores ", stored, " weight values: its arch.* entries are corrupt");
+}
+
+/// A lower bound on a ResNet's parameter count: each block has a 3x3 conv of its stage's width to itself, the
+/// stem a conv from in_channels to the first width, the classifier one weight per class and final width, and
+/// each head kept (`heads`) at least one weight per class (1024 per class for the GoogLeNet kind).
+inline double resnet_parameter_floor(const std::vector<index_t>& blocks, const ResNetOptions& o, std::size_t heads) {
+    if (blocks.empty()) return 0;
+    const std::vector<index_t> widths = resnet_stage_widths(o, blocks.size());  // as the ResNet constructor has them
+    const index_t classes = o.num_classes();
+    const bool googlenet_heads = o.aux_head() == nn::AuxHeadKind::googlenet;
+    double n = static_cast<double>(o.in_channels()) * static_cast<double>(widths[0]);
+    for (std::size_t s = 0; s < blocks.size(); ++s)
+        n += 9.0 * static_cast<double>(blocks[s]) * static_cast<double>(widths[s]) * static_cast<double>(widths[s]);
+    n += static_cast<double>(classes) * static_cast<double>(widths[blocks.size() - 1]);
+    return n + static_cast<double>(heads) * static_cast<double>(classes) * (googlenet_heads ? 1024.0 : 1.0);
+}
+
+/// A lower bound on a DSN's parameter count: two 3x3 convs per stage (the first from the previous width) and the
+/// classifier.
+inline double dsn_parameter_floor(const std::vector<index_t>& widths, index_t in_channels, index_t classes) {
+    double n = 0, in = static_cast<double>(in_channels);
+    for (index_t w : widths) {
+        n += 9.0 * in * static_cast<double>(w) + 9.0 * static_cast<double>(w) * static_cast<double>(w);
+        in = static_cast<double>(w);
+    }
+    return n + in * static_cast<double>(classes);
+}
+
 }  // namespace detail
 
 /// Adds the "arch." entries that describe `model` (see the file comment) to `ck`. Returns false (adding
@@ -207,6 +250,7 @@ std::unique_ptr<nn::Module<T>> load_model(const io::Checkpoint& ck) {
             const auto block = a.choice<BlockType>("block", detail::block_names());
             const auto blocks = a.list("blocks_per_stage", 16, 1, 4096);
             const auto aux_after = a.list("aux_after", 16, 1, 16);
+            const auto aux_stripped = a.list("aux_stripped", 16, 1, 16);
             auto o = ResNetOptions()
                          .stem(a.choice<Stem>("stem", detail::stem_names()))
                          .shortcut(a.choice<Shortcut>("shortcut", detail::shortcut_names()))
@@ -217,9 +261,11 @@ std::unique_ptr<nn::Module<T>> load_model(const io::Checkpoint& ck) {
                          .aux_after(std::vector<int>(aux_after.begin(), aux_after.end()))
                          .aux_head(a.choice<nn::AuxHeadKind>("aux_head", detail::aux_head_names()))
                          .input_size(a.integer("input_size", 1, max_width));
+            const std::size_t heads_kept =
+                aux_after.size() > aux_stripped.size() ? aux_after.size() - aux_stripped.size() : 0;
+            detail::check_parameter_floor(ck, detail::resnet_parameter_floor(blocks, o, heads_kept));
             auto net = std::make_unique<ResNet<T>>(block, blocks, o);
-            detail::strip_stages([&](std::size_t s) { return net->aux_head(s); },
-                                 a.list("aux_stripped", 16, 1, 16), a.source());
+            detail::strip_stages([&](std::size_t s) { return net->aux_head(s); }, aux_stripped, a.source());
             model = std::move(net);
         } else if (type == "DSN") {
             auto o = DsnOptions()
@@ -228,6 +274,7 @@ std::unique_ptr<nn::Module<T>> load_model(const io::Checkpoint& ck) {
                          .num_classes(a.integer("num_classes", 1, 1 << 24))
                          .widths(a.list("widths", 16, 1, max_width))
                          .aux_head(a.choice<nn::AuxHeadKind>("aux_head", detail::aux_head_names()));
+            detail::check_parameter_floor(ck, detail::dsn_parameter_floor(o.widths(), o.in_channels(), o.num_classes()));
             auto net = std::make_unique<Dsn<T>>(o);
             detail::strip_stages([&](std::size_t s) { return net->aux_head(s); },
                                  a.list("aux_stripped", 16, 1, 16), a.source());

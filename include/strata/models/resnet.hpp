@@ -3,6 +3,7 @@
 /// The ResNet family and its plain twins: ImageNet-style resnet18/34/50 and plain18/34 (torchvision topology and
 /// parameter names), and CIFAR-style 6n+2 nets (He et al. 2016, Sec. 4.2): resnet20/32/44/56/110, plain20/...
 
+#include <algorithm>
 #include <vector>
 
 #include "strata/nn/activation.hpp"
@@ -47,6 +48,20 @@ struct ResNetOptions {
     STRATA_ARG(index_t, input_size) = 224;
 };
 
+namespace detail {
+/// The width of every stage of a ResNet with these options and stages: options.widths(), or the stem's default
+/// ({64, 128, 256, 512} ImageNet-style, {16, 32, 64} CIFAR-style) when empty, extended by twice its last width
+/// to the number of stages.
+inline std::vector<index_t> resnet_stage_widths(const ResNetOptions& options, std::size_t stages) {
+    std::vector<index_t> widths = options.widths();
+    if (widths.empty())
+        widths = options.stem() == Stem::imagenet ? std::vector<index_t>{64, 128, 256, 512}
+                                                  : std::vector<index_t>{16, 32, 64};
+    widths.resize(std::max(widths.size(), stages), widths.back() * 2);
+    return widths;
+}
+}  // namespace detail
+
 /// A residual (or plain) network: stem, stages layer1..layerK of blocks, global average pool, FC.
 template <class T>
 class ResNet : public nn::Module<T> {
@@ -57,11 +72,7 @@ public:
     /// num_classes or widths; aux_after naming a stage outside the net or twice), naming the value.
     ResNet(BlockType block, const std::vector<index_t>& blocks_per_stage, const ResNetOptions& options)
         : options_(options), block_type_(block), blocks_per_stage_(blocks_per_stage) {
-        std::vector<index_t> widths = options.widths();
-        if (widths.empty())
-            widths = options.stem() == Stem::imagenet ? std::vector<index_t>{64, 128, 256, 512}
-                                                      : std::vector<index_t>{16, 32, 64};
-        widths.resize(std::max(widths.size(), blocks_per_stage.size()), widths.back() * 2);
+        const std::vector<index_t> widths = detail::resnet_stage_widths(options, blocks_per_stage.size());
         check<ArgumentError>(!blocks_per_stage.empty(), "ResNet: needs at least one stage");
         check<ArgumentError>(options.in_channels() > 0 && options.num_classes() > 0,
                              "ResNet: in_channels and num_classes must be positive, got ", options.in_channels(),
