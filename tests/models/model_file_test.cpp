@@ -207,8 +207,9 @@ TEST_CASE("Truncated, corrupt and invalid model files give clear errors; a faile
         CHECK_THROWS_AS(models::load_model<float>(with("num_classes", std::int64_t{7})), CheckpointMismatch);
     }
     SECTION("a description far larger than the weights it comes with is refused before anything is allocated") {
-        // Each value is in its entry's range, but building the net would allocate 3.9e10 (widths) or 1.1e9
-        // (classes) weights for a file of 78,000: without the check, bad_alloc or the OOM killer.
+        // Each value is in its entry's range, but building the net would allocate 1.2e11 (widths: 9 x 65536^2 per
+        // block, three blocks) or 1.1e9 (classes x 64) weights for a file of a resnet8's weights: without the
+        // check, bad_alloc or the OOM killer.
         io::Checkpoint ck = io::Checkpoint::load(file.path);
         ck.remove("arch.widths");
         const std::vector<std::int64_t> huge{65536, 65536, 65536};
