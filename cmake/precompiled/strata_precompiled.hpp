@@ -10,6 +10,7 @@
 #include "strata/io/npz.hpp"
 #include "strata/models/dsn.hpp"
 #include "strata/models/initialise.hpp"
+#include "strata/models/model_file.hpp"
 #include "strata/models/registry.hpp"
 #include "strata/models/resnet.hpp"
 #include "strata/nn/activation.hpp"
@@ -65,6 +66,12 @@
     EXPLICIT class Dsn<T>; \
     /* strata/models/initialise.hpp */ \
     EXPLICIT void kaiming_initialise<T>(nn::Module<T>&, Generator&); \
+    /* strata/models/model_file.hpp */ \
+    EXPLICIT bool add_architecture<T>(io::Checkpoint&, const nn::Module<T>&); \
+    EXPLICIT io::Checkpoint model_checkpoint<T>(const nn::Module<T>&); \
+    EXPLICIT void save_model<T>(const std::string&, const nn::Module<T>&); \
+    EXPLICIT std::unique_ptr<nn::Module<T>> load_model<T>(const io::Checkpoint&); \
+    EXPLICIT std::unique_ptr<nn::Module<T>> load_model<T>(const std::string&); \
     /* strata/models/registry.hpp */ \
     EXPLICIT std::unique_ptr<nn::Module<T>> make_model<T>(const std::string&, const ModelSpec&); \
     /* strata/models/resnet.hpp */ \

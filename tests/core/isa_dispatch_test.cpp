@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ops/op_test_util.hpp"
+#include "support/isa_scope.hpp"
 #include "strata/core/cpu_features.hpp"
 #include "strata/ops/add.hpp"
 #include "strata/ops/relu.hpp"
@@ -12,28 +13,13 @@
 #include "strata/optim/sgd.hpp"
 
 using namespace strata;
+using strata::test::available_isas;
+using strata::test::IsaScope;
 using strata::test::random_tensor;
 
 // The plain loops compiled per ISA through detail::run_for_active_isa (relu, add, scale, SGD's update), run on
 // every kernel family this CPU supports and compared with the textbook formula. Sizes are odd so every
 // vector loop has a remainder.
-
-namespace {
-
-std::vector<Isa> available_isas() {
-    std::vector<Isa> isas;
-    for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512})
-        if (cpu_supports(isa)) isas.push_back(isa);
-    return isas;
-}
-
-struct IsaScope {
-    explicit IsaScope(Isa isa) : previous(set_isa(isa)) {}
-    ~IsaScope() { set_isa(previous); }
-    Isa previous;
-};
-
-}  // namespace
 
 TEMPLATE_TEST_CASE("relu, add and scale give the same values and gradients on every ISA", "[core][isa]", float,
                    double) {

@@ -17,7 +17,7 @@ using Catch::Contains;
 namespace {
 
 // N images [C, H, W]; every pixel of image i is distinct and encodes i: i * 1000 + (c * H + y) * W + x.
-Dataset make(index_t n, index_t c = 1, index_t h = 5, index_t w = 4) {
+Dataset indexed_dataset(index_t n, index_t c = 1, index_t h = 5, index_t w = 4) {
     Tensor<float> images(Shape{n, c, h, w});
     for (index_t i = 0; i < images.numel(); ++i)
         images[i] = static_cast<float>((i / (c * h * w)) * 1000 + i % (c * h * w));
@@ -71,7 +71,7 @@ LoaderOptions options(index_t batch, bool prefetch, std::uint64_t seed = 1) {
 }  // namespace
 
 TEST_CASE("DataLoader batch shapes, drop_last, epoch ends", "[data][loader]") {
-    const Dataset d = make(10, 2, 3, 3);
+    const Dataset d = indexed_dataset(10, 2, 3, 3);
     for (bool prefetch : {false, true}) {
         DYNAMIC_SECTION("prefetch " << prefetch) {
             DataLoader loader(d, options(4, prefetch));
@@ -106,7 +106,7 @@ TEST_CASE("DataLoader batch shapes, drop_last, epoch ends", "[data][loader]") {
     bad.augment.crop_padding = -2;
     CHECK_THROWS_AS(DataLoader(d, bad), ArgumentError);
     // An empty dataset has no batches.
-    const Dataset empty = make(0);
+    const Dataset empty = indexed_dataset(0);
     DataLoader none(empty, options(3, true));
     Batch b;
     CHECK_FALSE(none.next(b));
@@ -114,7 +114,7 @@ TEST_CASE("DataLoader batch shapes, drop_last, epoch ends", "[data][loader]") {
 }
 
 TEST_CASE("DataLoader visits every index exactly once per epoch; shuffles are seeded", "[data][loader]") {
-    const Dataset d = make(103);
+    const Dataset d = indexed_dataset(103);
     DataLoader loader(d, options(10, true, 42));
     const auto e0 = indices(epoch(loader)), e1 = indices(epoch(loader));
     std::vector<index_t> sorted0 = e0, sorted1 = e1, all(103);
@@ -138,7 +138,7 @@ TEST_CASE("DataLoader visits every index exactly once per epoch; shuffles are se
 }
 
 TEST_CASE("DataLoader augmentation is seeded and the same with or without prefetching", "[data][loader]") {
-    Dataset d = make(37, 2, 6, 5);
+    Dataset d = indexed_dataset(37, 2, 6, 5);
     d.normalize({10.0f, 20.0f}, {2.0f, 4.0f});  // padding fill is a raw 0: -5 and -5
     LoaderOptions o = options(8, false, 7);
     o.augment.crop_padding = 2;
@@ -172,7 +172,7 @@ TEST_CASE("DataLoader augmentation is seeded and the same with or without prefet
 }
 
 TEST_CASE("DataLoader state resumes at the same batch", "[data][loader]") {
-    const Dataset d = make(50);
+    const Dataset d = indexed_dataset(50);
     LoaderOptions o = options(6, true, 3);
     o.augment.horizontal_flip = true;
     o.augment.crop_padding = 1;
@@ -231,7 +231,7 @@ TEST_CASE("DataLoader state resumes at the same batch", "[data][loader]") {
 }
 
 TEST_CASE("DataLoader rethrows loader exceptions in the consumer", "[data][loader]") {
-    const Dataset d = make(20);
+    const Dataset d = indexed_dataset(20);
     for (bool prefetch : {false, true}) {
         DYNAMIC_SECTION("prefetch " << prefetch) {
             std::atomic<bool> fail{true};
@@ -258,7 +258,7 @@ TEST_CASE("DataLoader rethrows loader exceptions in the consumer", "[data][loade
 
 TEST_CASE("DataLoader builds the next batch in the background while the caller works", "[data][loader]") {
     using namespace std::chrono_literals;
-    const Dataset d = make(40);
+    const Dataset d = indexed_dataset(40);
     for (bool prefetch : {true, false}) {
         LoaderOptions o = options(4, prefetch);
         std::atomic<index_t> highest_built{-1};
@@ -279,7 +279,7 @@ TEST_CASE("DataLoader builds the next batch in the background while the caller w
 
 TEST_CASE("DataLoader shuts down cleanly while the loader thread is busy", "[data][loader]") {
     using namespace std::chrono_literals;
-    const Dataset d = make(12);
+    const Dataset d = indexed_dataset(12);
     std::atomic<int> built{0};
     LoaderOptions o = options(3, true);
     o.transform = [&built](Batch&) {
@@ -321,7 +321,7 @@ TEST_CASE("LoaderOptions chains setters and still takes fields and aggregate ini
     CHECK(aggregate.batch_size == 3);
     CHECK(aggregate.drop_last);
     CHECK(aggregate.seed == 9);
-    const Dataset d = make(10);
+    const Dataset d = indexed_dataset(10);
     DataLoader loader(d, chained);
     const auto batches = epoch(loader);
     REQUIRE(batches.size() == 3);  // drop_last: 10 / 3

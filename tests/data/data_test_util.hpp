@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "strata/core/error.hpp"
+#include "support/temp_dir.hpp"
 
 #ifdef STRATA_HAS_ZLIB
 #include <zlib.h>
@@ -20,31 +21,6 @@
 namespace strata::test {
 
 using Bytes = std::vector<std::uint8_t>;
-
-/// A fresh directory under the system temp directory, removed with its contents on destruction.
-class TempDir {
-public:
-    TempDir() {
-        static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("strata_data_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    /// The directory.
-    std::string str() const { return path_.string(); }
-    /// The path of `name` inside the directory.
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    std::filesystem::path path_;
-};
 
 /// Writes `bytes` to `path` as they are.
 inline void write_bytes(const std::string& path, const Bytes& bytes) {

@@ -9,7 +9,7 @@ using Catch::Contains;
 
 namespace {
 // N images [C, H, W] whose element (n, c, y, x) is n + c / 10 + (y * W + x) / 100, labels n % classes.
-data::Dataset make(index_t n, index_t c, index_t h, index_t w, index_t classes = 10) {
+data::Dataset graded_dataset(index_t n, index_t c, index_t h, index_t w, index_t classes = 10) {
     Tensor<float> images(Shape{n, c, h, w});
     for (index_t i = 0; i < n; ++i)
         for (index_t k = 0; k < c; ++k)
@@ -22,7 +22,7 @@ data::Dataset make(index_t n, index_t c, index_t h, index_t w, index_t classes =
 }  // namespace
 
 TEST_CASE("Dataset checks its images and labels", "[data][dataset]") {
-    const data::Dataset d = make(5, 3, 2, 4);
+    const data::Dataset d = graded_dataset(5, 3, 2, 4);
     CHECK(d.size() == 5);
     CHECK(d.channels() == 3);
     CHECK(d.height() == 2);
@@ -42,7 +42,7 @@ TEST_CASE("Dataset checks its images and labels", "[data][dataset]") {
 }
 
 TEST_CASE("Dataset::normalize maps each channel to (x - mean) / std", "[data][dataset]") {
-    data::Dataset d = make(3, 2, 2, 2);
+    data::Dataset d = graded_dataset(3, 2, 2, 2);
     d.normalize({0.5f, -1.0f}, {2.0f, 0.25f});
     CHECK(d.normalized());
     for (index_t i = 0; i < 3; ++i)
@@ -54,18 +54,18 @@ TEST_CASE("Dataset::normalize maps each channel to (x - mean) / std", "[data][da
     CHECK(d.zero_value() == std::vector<float>{-0.25f, 4.0f});
     CHECK_THROWS_WITH(d.normalize(0.0f, 1.0f), Contains("already normalised"));
 
-    data::Dataset g = make(2, 1, 3, 3);
+    data::Dataset g = graded_dataset(2, 1, 3, 3);
     CHECK(g.zero_value() == std::vector<float>{0.0f});
     g.normalize(data::fashion_mnist_mean, data::fashion_mnist_std);
     CHECK(g.images()[0] == Approx((0.0f - 0.2860f) / 0.3530f));
     CHECK(g.mean() == std::vector<float>{0.2860f});
     CHECK(g.stddev() == std::vector<float>{0.3530f});
     // One value for every channel.
-    data::Dataset rgb = make(1, 3, 1, 1);
+    data::Dataset rgb = graded_dataset(1, 3, 1, 1);
     rgb.normalize(0.1f, 0.5f);
     CHECK(rgb.images()[2] == Approx((0.2f - 0.1f) / 0.5f));
 
-    data::Dataset bad = make(1, 3, 1, 1);
+    data::Dataset bad = graded_dataset(1, 3, 1, 1);
     CHECK_THROWS_AS(bad.normalize({0.1f, 0.2f}, {1.0f, 1.0f, 1.0f}), ArgumentError);
     CHECK_THROWS_WITH(bad.normalize({0.1f, 0.2f}, {1.0f, 1.0f, 1.0f}),
                       Contains("3 channels") && Contains("got 2 and 3"));
@@ -74,7 +74,7 @@ TEST_CASE("Dataset::normalize maps each channel to (x - mean) / std", "[data][da
 }
 
 TEST_CASE("Dataset head, subset, select and class_counts copy the right samples", "[data][dataset]") {
-    data::Dataset d = make(7, 2, 3, 1, 3);
+    data::Dataset d = graded_dataset(7, 2, 3, 1, 3);
     const data::Dataset h = d.head(4);
     REQUIRE(h.images().shape() == Shape{4, 2, 3, 1});
     CHECK(h.labels() == std::vector<index_t>{0, 1, 2, 0});

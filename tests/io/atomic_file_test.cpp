@@ -9,33 +9,16 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "support/temp_dir.hpp"
 #include "strata/io/atomic_file.hpp"
 
 using namespace strata;
+using strata::test::TempDir;
 using Catch::Contains;
 
 namespace {
 
 namespace fs = std::filesystem;
-
-/// A fresh directory, removed with its contents at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() / ("strata_atomic_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-    std::vector<std::string> listing() const {
-        std::vector<std::string> out;
-        for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
-        std::sort(out.begin(), out.end());
-        return out;
-    }
-};
 
 std::vector<std::uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
 

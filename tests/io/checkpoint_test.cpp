@@ -11,6 +11,7 @@
 #include <zlib.h>
 #endif
 #if __has_include("strata/optim/sgd.hpp")  // the optimizers plug in through state_tensors() / init_state()
+#include "support/temp_dir.hpp"
 #include "strata/optim/sgd.hpp"
 #define STRATA_CKPT_TEST_SGD 1
 #endif
@@ -22,29 +23,12 @@
 #include "strata/nn/sequential.hpp"
 
 using namespace strata;
+using strata::test::TempDir;
 using Catch::Contains;
 
 namespace {
 
 namespace fs = std::filesystem;
-
-/// A fresh directory, removed with its contents at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() / ("strata_ckpt_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-    std::vector<std::string> listing() const {
-        std::vector<std::string> out;
-        for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
-        return out;
-    }
-};
 
 /// Linear(in, 2) then BatchNorm2d(2) (then Linear(2, 3) with `extra`), every value random from `seed`.
 template <class T>

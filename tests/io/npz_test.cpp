@@ -37,7 +37,7 @@ std::unique_ptr<models::ResNet<T>> net(models::ResNetOptions o = models::ResNetO
 
 /// Every parameter and buffer value, in order, as one string of bytes (compared without printing them).
 template <class T>
-std::string snapshot(nn::Module<T>& m) {
+std::string snapshot_bytes(nn::Module<T>& m) {
     std::string out;
     auto add = [&](const Tensor<T>& t) { out.append(reinterpret_cast<const char*>(t.data()), sizeof(T) * static_cast<std::size_t>(t.numel())); };
     for (auto& np : m.named_parameters()) add(np.parameter->value);
@@ -95,13 +95,13 @@ TEST_CASE("np.savez_compressed's deflated members load with zlib, and are a clea
         CHECK(logits_error(*f) <= 1e-5);
         auto g = net<float>();
         io::load_npz(kState, *g);
-        CHECK(snapshot(*f) == snapshot(*g));
+        CHECK(snapshot_bytes(*f) == snapshot_bytes(*g));
     } else {
-        const auto before = snapshot(*f);
+        const auto before = snapshot_bytes(*f);
         CHECK_THROWS_AS(io::load_npz(kCompressed, *f), IoError);
         CHECK_THROWS_WITH(io::load_npz(kCompressed, *f), Contains("member 'conv1.weight.npy' of " + kCompressed) &&
                                                              Contains("built without zlib"));
-        CHECK(snapshot(*f) == before);
+        CHECK(snapshot_bytes(*f) == before);
     }
 }
 
@@ -128,7 +128,7 @@ TEST_CASE("save_npz writes PyTorch's state_dict layout and reads back exactly", 
         }
         auto g = net<float>(models::ResNetOptions().seed(7));
         CHECK(io::load_npz(path, *g).complete());
-        CHECK(snapshot(*g) == snapshot(*f));
+        CHECK(snapshot_bytes(*g) == snapshot_bytes(*f));
         if (const char* out = std::getenv("STRATA_NPZ_EXPORT"))  // for generate_npz.py --check
             fs::copy_file(path, std::string(out) + (compress ? ".deflated.npz" : ".npz"), fs::copy_options::overwrite_existing);
         fs::remove(path);
@@ -144,17 +144,17 @@ TEST_CASE("save_npz writes PyTorch's state_dict layout and reads back exactly", 
 
 TEST_CASE("load_npz checks names and shapes strictly or reports them, leaving the model unchanged", "[io][npz]") {
     auto wide = net<float>(models::ResNetOptions().widths({4, 4, 8, 16}));
-    auto before = snapshot(*wide);
+    auto before = snapshot_bytes(*wide);
     CHECK_THROWS_AS(io::load_npz(kState, *wide), ShapeError);
     CHECK_THROWS_WITH(io::load_npz(kState, *wide),
                       Contains("load: " + kState + " does not match the model") &&
                           Contains("  shape: 'conv1.weight' is [2, 1, 7, 7] in the file, [4, 1, 7, 7] in the model (parameter)"));
-    CHECK(snapshot(*wide) == before);
+    CHECK(snapshot_bytes(*wide) == before);
 
     auto with_aux = net<float>(models::ResNetOptions().aux_after({1}));
-    before = snapshot(*with_aux);
+    before = snapshot_bytes(*with_aux);
     CHECK_THROWS_WITH(io::load_npz(kState, *with_aux), Contains("  missing: 'aux1."));
-    CHECK(snapshot(*with_aux) == before);
+    CHECK(snapshot_bytes(*with_aux) == before);
     const io::LoadReport r = io::load_npz(kState, *with_aux, false);
     CHECK(r.loaded.size() == 122);
     CHECK_FALSE(r.missing.empty());
@@ -204,7 +204,7 @@ TEST_CASE("Unsupported .npy arrays are FormatErrors naming the entry and the des
 TEST_CASE("Corrupt zip archives are clear errors and leave the model unchanged", "[io][npz][zip]") {
     const std::vector<std::uint8_t> good = io::read_whole_file(kState);
     auto m = net<float>();
-    const auto before = snapshot(*m);
+    const auto before = snapshot_bytes(*m);
     auto load = [&](const std::vector<std::uint8_t>& b) {
         io::read_npz(b.data(), b.size(), "f.npz").load_into(*m, io::LoadOptions().prefix("").convert_dtype(true));
     };
@@ -250,7 +250,7 @@ TEST_CASE("Corrupt zip archives are clear errors and leave the model unchanged",
         CHECK_THROWS_WITH(load(patched(z, zsize, usize - 1, 4)), Contains("the stream is truncated or larger than"));
         CHECK_THROWS_WITH(load(patched(z, zsize, 1u << 30, 4)), Contains("claims 1073741824 bytes from"));
     }
-    CHECK(snapshot(*m) == before);
+    CHECK(snapshot_bytes(*m) == before);
     CHECK_THROWS_WITH(io::read_npz(temp_path("missing.npz")), Contains("cannot open"));
 }
 

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "fixture_models.hpp"
 #include "strata/models/resnet.hpp"
 #include "strata/nn/summary.hpp"
 #include "support/module_fixture.hpp"
@@ -16,41 +17,12 @@
 using namespace strata;
 using namespace strata::models;
 using strata::test::Fixture;
+using strata::test::BlockCase;
+using strata::test::kFixtureBlocks;
+using strata::test::make_fixture_block;
+using strata::test::make_fixture_model;
 
 namespace {
-
-struct BlockCase {
-    const char* name;
-    bool bottleneck;
-    index_t in_channels, channels, stride;
-    Shortcut shortcut;
-    Norm norm;
-};
-
-// The blocks of tests/fixtures/generate_models.py (as in parity_test.cpp).
-const BlockCase kBlocks[] = {
-    {"basic_identity", false, 4, 4, 1, Shortcut::projection, Norm::batch},
-    {"basic_zero_pad", false, 4, 8, 2, Shortcut::zero_pad, Norm::batch},
-    {"basic_projection", false, 4, 8, 2, Shortcut::projection, Norm::batch},
-    {"basic_always_projection", false, 4, 4, 1, Shortcut::always_projection, Norm::batch},
-    {"basic_plain", false, 4, 8, 2, Shortcut::none, Norm::batch},
-    {"bottleneck_projection", true, 8, 4, 2, Shortcut::projection, Norm::batch},
-    {"basic_nonorm_projection", false, 4, 8, 2, Shortcut::projection, Norm::none},
-};
-
-template <class T>
-std::unique_ptr<nn::Module<T>> make_block(const BlockCase& c) {
-    const auto o = nn::BlockOptions(c.in_channels, c.channels).stride(c.stride).shortcut(c.shortcut).norm(c.norm);
-    if (c.bottleneck) return std::make_unique<nn::Bottleneck<T>>(o);
-    return std::make_unique<nn::BasicBlock<T>>(o);
-}
-
-template <class T>
-std::unique_ptr<nn::Module<T>> make_fixture_model(const std::string& name) {
-    const auto o = ResNetOptions().in_channels(1).num_classes(10).widths({2, 4, 8, 16});
-    if (name == "resnet18") return resnet18<T>(o);
-    return plain18<T>(o);
-}
 
 /// Loads the eval fixture `file` into `module` and checks the fused forward (NoGradGuard) against PyTorch's
 /// output and against the layer-by-layer eval forward (gradients on).
@@ -78,9 +50,9 @@ void check_fused(nn::Module<T>& module, const std::string& file) {
 }  // namespace
 
 TEST_CASE("Fused eval blocks match PyTorch and the layer-by-layer path", "[models][fused]") {
-    for (const BlockCase& c : kBlocks) {
-        check_fused<double>(*make_block<double>(c), std::string("block_") + c.name + "_eval.txt");
-        check_fused<float>(*make_block<float>(c), std::string("block_") + c.name + "_eval.txt");
+    for (const BlockCase& c : kFixtureBlocks) {
+        check_fused<double>(*make_fixture_block<double>(c), std::string("block_") + c.name + "_eval.txt");
+        check_fused<float>(*make_fixture_block<float>(c), std::string("block_") + c.name + "_eval.txt");
     }
 }
 

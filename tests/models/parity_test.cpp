@@ -12,12 +12,17 @@
 #include <string>
 #include <type_traits>
 
+#include "fixture_models.hpp"
 #include "strata/models/resnet.hpp"
 #include "support/module_fixture.hpp"
 
 using namespace strata;
 using namespace strata::models;
 using strata::test::Fixture;
+using strata::test::BlockCase;
+using strata::test::kFixtureBlocks;
+using strata::test::make_fixture_block;
+using strata::test::make_fixture_model;
 using strata::test::NamedDiff;
 
 namespace {
@@ -28,42 +33,6 @@ namespace {
 template <class T>
 constexpr double tolerance() {
     return std::is_same_v<T, double> ? 1e-9 : 1e-3;
-}
-
-/// One residual block of generate_models.py's BLOCKS table.
-struct BlockCase {
-    const char* name;
-    bool bottleneck;
-    index_t in_channels;
-    index_t channels;
-    index_t stride;
-    Shortcut shortcut;
-    Norm norm;
-};
-
-const BlockCase kBlocks[] = {
-    {"basic_identity", false, 4, 4, 1, Shortcut::projection, Norm::batch},
-    {"basic_zero_pad", false, 4, 8, 2, Shortcut::zero_pad, Norm::batch},
-    {"basic_projection", false, 4, 8, 2, Shortcut::projection, Norm::batch},
-    {"basic_always_projection", false, 4, 4, 1, Shortcut::always_projection, Norm::batch},
-    {"basic_plain", false, 4, 8, 2, Shortcut::none, Norm::batch},
-    {"bottleneck_projection", true, 8, 4, 2, Shortcut::projection, Norm::batch},
-    {"basic_nonorm_projection", false, 4, 8, 2, Shortcut::projection, Norm::none},
-};
-
-template <class T>
-std::unique_ptr<nn::Module<T>> make_block(const BlockCase& c) {
-    const auto o = nn::BlockOptions(c.in_channels, c.channels).stride(c.stride).shortcut(c.shortcut).norm(c.norm);
-    if (c.bottleneck) return std::make_unique<nn::Bottleneck<T>>(o);
-    return std::make_unique<nn::BasicBlock<T>>(o);
-}
-
-/// The peer workload's topology at generate_models.py's MODEL_WIDTHS.
-template <class T>
-std::unique_ptr<nn::Module<T>> make_model(const std::string& name) {
-    const auto o = ResNetOptions().in_channels(1).num_classes(10).widths({2, 4, 8, 16});
-    if (name == "resnet18") return resnet18<T>(o);
-    return plain18<T>(o);
 }
 
 /// The worst differences of one run, for the optional report (STRATA_PARITY_REPORT=1 prints one line per run).
@@ -118,9 +87,9 @@ void check_against_fixture(nn::Module<T>& module, const std::string& file, bool 
 
 template <class T>
 void check_blocks() {
-    for (const BlockCase& c : kBlocks)
+    for (const BlockCase& c : kFixtureBlocks)
         for (bool train : {true, false}) {
-            auto block = make_block<T>(c);
+            auto block = make_fixture_block<T>(c);
             check_against_fixture(*block, std::string("block_") + c.name + (train ? "_train" : "_eval") + ".txt",
                                   train);
         }
@@ -130,7 +99,7 @@ template <class T>
 void check_models() {
     for (const char* name : {"resnet18", "plain18"})
         for (bool train : {true, false}) {
-            auto net = make_model<T>(name);
+            auto net = make_fixture_model<T>(name);
             check_against_fixture(*net, std::string("model_") + name + (train ? "_train" : "_eval") + ".txt", train);
         }
 }

@@ -4,19 +4,12 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/random_tensor.hpp"
 #include "strata/nn/batch_norm.hpp"
 
 using namespace strata;
 using namespace strata::nn;
-
-namespace {
-Tensor<double> random_input(const Shape& shape, std::uint64_t seed, double mean = 0.0, double stddev = 1.0) {
-    Tensor<double> x(shape);
-    Generator g(seed);
-    x.fill_normal(g, mean, stddev);
-    return x;
-}
-}  // namespace
+using strata::test::normal_tensor;
 
 TEST_CASE("BatchNorm2d registers torchvision's parameter and buffer names", "[nn][batch_norm]") {
     BatchNorm2d<float> bn(BatchNormOptions(6));
@@ -43,7 +36,7 @@ TEST_CASE("BatchNorm2d registers torchvision's parameter and buffer names", "[nn
 TEST_CASE("BatchNorm2d uses and updates batch statistics in training, running ones in eval", "[nn][batch_norm]") {
     const index_t n = 4, c = 2, hw = 3;
     BatchNorm2d<double> bn(BatchNormOptions(c).momentum(0.25));
-    const auto x = random_input(Shape{n, c, hw, hw}, 7, 3.0, 2.0);
+    const auto x = normal_tensor(Shape{n, c, hw, hw}, 7, 3.0, 2.0);
     // Per-channel mean and unbiased variance of x.
     std::vector<double> mean(c, 0.0), var(c, 0.0);
     const index_t per = n * hw * hw;
@@ -82,7 +75,7 @@ TEST_CASE("BatchNorm2d uses and updates batch statistics in training, running on
 
 TEST_CASE("BatchNorm2d without running statistics normalises with the batch in eval too", "[nn][batch_norm]") {
     BatchNorm2d<double> bn(BatchNormOptions(2).track_running_stats(false));
-    const auto x = random_input(Shape{3, 2}, 9, 5.0);
+    const auto x = normal_tensor(Shape{3, 2}, 9, 5.0);
     Tape tape;
     const Tensor<double> train = bn(tape.constant(x)).to_tensor();
     bn.eval();

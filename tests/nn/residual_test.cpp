@@ -4,22 +4,18 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/random_tensor.hpp"
 #include "strata/nn/residual.hpp"
 
 using namespace strata;
 using namespace strata::nn;
+using strata::test::normal_tensor;
 
 namespace {
 std::vector<std::string> parameter_names(Module<double>& m) {
     std::vector<std::string> out;
     for (auto& np : m.named_parameters()) out.push_back(np.name);
     return out;
-}
-Tensor<double> random_input(const Shape& shape, std::uint64_t seed) {
-    Tensor<double> x(shape);
-    Generator g(seed);
-    x.fill_normal(g);
-    return x;
 }
 }  // namespace
 
@@ -43,7 +39,7 @@ TEST_CASE("BasicBlock's children follow torchvision and the shortcut option", "[
 }
 
 TEST_CASE("A block's output is relu(residual + shortcut) for each shortcut kind", "[nn][residual]") {
-    const auto x = random_input(Shape{2, 4, 6, 6}, 1);
+    const auto x = normal_tensor(Shape{2, 4, 6, 6}, 1);
     for (Shortcut s : {Shortcut::none, Shortcut::zero_pad, Shortcut::projection}) {
         manual_seed(9);
         BasicBlock<double> blk(BlockOptions(4, 4).shortcut(s));
@@ -68,7 +64,7 @@ TEST_CASE("A block's output is relu(residual + shortcut) for each shortcut kind"
     BasicBlock<double> a(BlockOptions(2, 4).stride(2).shortcut(Shortcut::zero_pad));
     a.eval();
     a.zero_init_residual();
-    const auto x2 = random_input(Shape{1, 2, 4, 4}, 2);
+    const auto x2 = normal_tensor(Shape{1, 2, 4, 4}, 2);
     Tape tape;
     const Tensor<double> y = a(tape.constant(x2)).to_tensor();
     REQUIRE(y.shape() == Shape{1, 4, 2, 2});
@@ -89,7 +85,7 @@ TEST_CASE("Bottleneck expands by 4 and projects where the shape changes", "[nn][
     CHECK(names.front() == "conv1.weight");
     CHECK(b.named_parameters()[6].parameter->shape() == Shape{32, 8, 1, 1});  // conv3
     Tape tape;
-    const auto x = random_input(Shape{1, 16, 8, 8}, 3);
+    const auto x = normal_tensor(Shape{1, 16, 8, 8}, 3);
     CHECK(b(tape.constant(x)).shape() == Shape{1, 32, 4, 4});
     Bottleneck<double> same(BlockOptions(32, 8));
     CHECK(same.downsample() == nullptr);

@@ -1,18 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include "op_test_util.hpp"
 #include "strata/autograd/gradcheck.hpp"
 #include "strata/ops/add.hpp"
 
 using namespace strata;
-
-namespace {
-Tensor<double> random_tensor(const Shape& s, std::uint64_t seed) {
-    Generator g(seed);
-    Tensor<double> t(s);
-    t.fill_normal(g);
-    return t;
-}
-}  // namespace
+using strata::test::random_tensor;
 
 TEST_CASE("add forward with broadcasting", "[ops][add]") {
     Tape tape;

@@ -3,24 +3,19 @@
 #include <algorithm>
 #include <cmath>
 
+#include "support/random_tensor.hpp"
 #include "strata/autograd/gradcheck.hpp"
 #include "strata/ops/add.hpp"
 #include "strata/ops/batch_norm.hpp"
 #include "support/fixture.hpp"
 
 using namespace strata;
+using strata::test::normal_tensor;
 using strata::test::Fixture;
 using strata::test::max_abs_diff;
 using strata::test::max_rel_diff;
 
 namespace {
-
-Tensor<double> random_tensor(const Shape& s, std::uint64_t seed, double mean = 0.0, double stddev = 1.0) {
-    Generator g(seed);
-    Tensor<double> t(s);
-    t.fill_normal(g, mean, stddev);
-    return t;
-}
 
 Tensor<double> positive_tensor(const Shape& s, std::uint64_t seed) {
     Generator g(seed);
@@ -31,7 +26,7 @@ Tensor<double> positive_tensor(const Shape& s, std::uint64_t seed) {
 
 /// Runs one PyTorch fixture in precision T: forward, running statistics, and backward with grad_output.
 template <class T>
-void check_fixture(const std::string& file, bool training, double tol) {
+void check_batch_norm_fixture(const std::string& file, bool training, double tol) {
     INFO(file << " in " << (sizeof(T) == 4 ? "float" : "double"));
     const Fixture fx(file);
     Tensor<T> x = fx.get<T>("input");
@@ -57,11 +52,11 @@ void check_fixture(const std::string& file, bool training, double tol) {
 
 TEST_CASE("batch_norm matches PyTorch in training and evaluation mode", "[ops][batch_norm][fixture]") {
     for (const char* file : {"batch_norm_train.txt", "batch_norm_train_2d.txt"}) {
-        check_fixture<double>(file, true, 1e-10);
-        check_fixture<float>(file, true, 1e-5);
+        check_batch_norm_fixture<double>(file, true, 1e-10);
+        check_batch_norm_fixture<float>(file, true, 1e-5);
     }
-    check_fixture<double>("batch_norm_eval.txt", false, 1e-10);
-    check_fixture<float>("batch_norm_eval.txt", false, 1e-5);
+    check_batch_norm_fixture<double>("batch_norm_eval.txt", false, 1e-10);
+    check_batch_norm_fixture<float>("batch_norm_eval.txt", false, 1e-5);
     // The eval fixture's running statistics must come back unchanged.
     const Fixture eval("batch_norm_eval.txt");
     CHECK(max_abs_diff(eval.get("running_mean_before"), eval.get("running_mean_after")) == 0.0);
@@ -70,9 +65,9 @@ TEST_CASE("batch_norm matches PyTorch in training and evaluation mode", "[ops][b
 TEST_CASE("batch_norm training statistics agree with an independent computation", "[ops][batch_norm]") {
     const index_t N = 3, C = 4, H = 3, W = 5, M = N * H * W;
     const double momentum = 0.25, eps = 1e-4;
-    Tensor<double> x = random_tensor({N, C, H, W}, 11, 2.0, 3.0);
-    Tensor<double> gamma = positive_tensor({C}, 12), beta = random_tensor({C}, 13);
-    Tensor<double> rm = random_tensor({C}, 14), rv = positive_tensor({C}, 15);
+    Tensor<double> x = normal_tensor({N, C, H, W}, 11, 2.0, 3.0);
+    Tensor<double> gamma = positive_tensor({C}, 12), beta = normal_tensor({C}, 13);
+    Tensor<double> rm = normal_tensor({C}, 14), rv = positive_tensor({C}, 15);
     const Tensor<double> rm0 = rm.clone(), rv0 = rv.clone();
 
     Tape tape;
@@ -104,7 +99,7 @@ TEST_CASE("batch_norm training statistics agree with an independent computation"
 }
 
 TEST_CASE("batch_norm evaluation mode uses and keeps the running statistics", "[ops][batch_norm]") {
-    Tensor<double> x = random_tensor({2, 3}, 21);
+    Tensor<double> x = normal_tensor({2, 3}, 21);
     Tensor<double> rm(Shape{3}, {0.5, -1.0, 2.0}), rv(Shape{3}, {4.0, 0.25, 1.0});
     Tape tape;
     Var<double> y = batch_norm(tape.constant(x), Var<double>{}, Var<double>{}, &rm, &rv, false, 0.1, 0.0);
@@ -117,7 +112,7 @@ TEST_CASE("batch_norm evaluation mode uses and keeps the running statistics", "[
 
 TEST_CASE("batch_norm is stable in float for inputs with a large offset", "[ops][batch_norm]") {
     // Values around 1000 with spread 1: a one-pass E[x^2] - E[x]^2 in float would lose every digit.
-    Tensor<float> xf = random_tensor({4, 3, 5, 5}, 31, 1000.0, 1.0).cast<float>();
+    Tensor<float> xf = normal_tensor({4, 3, 5, 5}, 31, 1000.0, 1.0).cast<float>();
     Tensor<double> xd = xf.cast<double>();
     Tensor<float> rmf(Shape{3}), rvf(Shape{3}, 1.0f);
     Tensor<double> rmd(Shape{3}), rvd(Shape{3}, 1.0);
@@ -130,12 +125,12 @@ TEST_CASE("batch_norm is stable in float for inputs with a large offset", "[ops]
 }
 
 TEST_CASE("batch_norm backward passes gradcheck", "[ops][batch_norm][gradcheck]") {
-    Tensor<double> x4 = random_tensor({3, 5, 3, 5}, 41, 0.5, 2.0);
-    Tensor<double> x2 = random_tensor({7, 3}, 42);
-    Tensor<double> g5 = positive_tensor({5}, 43), b5 = random_tensor({5}, 44);
-    Tensor<double> g3 = positive_tensor({3}, 45), b3 = random_tensor({3}, 46);
-    Tensor<double> rm5 = random_tensor({5}, 47), rv5 = positive_tensor({5}, 48);
-    Tensor<double> rm3 = random_tensor({3}, 49), rv3 = positive_tensor({3}, 50);
+    Tensor<double> x4 = normal_tensor({3, 5, 3, 5}, 41, 0.5, 2.0);
+    Tensor<double> x2 = normal_tensor({7, 3}, 42);
+    Tensor<double> g5 = positive_tensor({5}, 43), b5 = normal_tensor({5}, 44);
+    Tensor<double> g3 = positive_tensor({3}, 45), b3 = normal_tensor({3}, 46);
+    Tensor<double> rm5 = normal_tensor({5}, 47), rv5 = positive_tensor({5}, 48);
+    Tensor<double> rm3 = normal_tensor({3}, 49), rv3 = positive_tensor({3}, 50);
 
     SECTION("training, affine, [N,C,H,W] and [N,C]") {
         auto f = [](Tape&, const std::vector<Var<double>>& v) {
@@ -189,7 +184,7 @@ TEST_CASE("batch_norm backward passes gradcheck", "[ops][batch_norm][gradcheck]"
 
 TEST_CASE("batch_norm records one node, none under NoGradGuard, and still updates running stats",
           "[ops][batch_norm]") {
-    Tensor<double> x = random_tensor({4, 2}, 61);
+    Tensor<double> x = normal_tensor({4, 2}, 61);
     Tensor<double> rm(Shape{2}), rv(Shape{2}, 1.0);
     Tape tape;
     Var<double> y = batch_norm(tape.variable(x), Var<double>{}, Var<double>{}, &rm, &rv, true);
@@ -240,9 +235,9 @@ TEST_CASE("batch_norm on a large input (parallel over channels) agrees with one 
           "[ops][batch_norm]") {
     // 8*3*32*32 = 24576 elements takes the OpenMP path when built with it; each [8,1,32,32] slice does not.
     const index_t N = 8, C = 3, S = 32 * 32;
-    Tensor<double> x = random_tensor({N, C, 32, 32}, 71, 1.0, 2.0);
-    Tensor<double> dy = random_tensor({N, C, 32, 32}, 72);
-    Tensor<double> gamma = positive_tensor({C}, 73), beta = random_tensor({C}, 74);
+    Tensor<double> x = normal_tensor({N, C, 32, 32}, 71, 1.0, 2.0);
+    Tensor<double> dy = normal_tensor({N, C, 32, 32}, 72);
+    Tensor<double> gamma = positive_tensor({C}, 73), beta = normal_tensor({C}, 74);
     Tensor<double> rm(Shape{C}), rv(Shape{C}, 1.0);
     Tape tape;
     Var<double> vx = tape.variable(x), vg = tape.variable(gamma), vb = tape.variable(beta);

@@ -10,21 +10,16 @@
 #include <omp.h>
 #endif
 
+#include "op_test_util.hpp"
 #include "strata/autograd/gradcheck.hpp"
 #include "strata/ops/add.hpp"
 #include "strata/ops/conv2d.hpp"
 #include "support/fixture.hpp"
 
 using namespace strata;
+using strata::test::random_tensor;
 
 namespace {
-
-Tensor<double> random_tensor(const Shape& s, std::uint64_t seed) {
-    Generator g(seed);
-    Tensor<double> t(s);
-    t.fill_normal(g);
-    return t;
-}
 
 /// Direct 7-loop convolution with its three gradients, the reference for the im2col/GEMM implementation.
 struct NaiveConv {
@@ -123,16 +118,16 @@ TEST_CASE("conv2d forward on a hand-computed example", "[ops][conv2d]") {
 }
 
 TEST_CASE("im2col and col2im are adjoint, and im2col reads the right cells", "[ops][conv2d][im2col]") {
-    for (const detail::Window2d& g : {detail::Window2d(2, 7, 5, 3, 2, 2, 1), detail::Window2d(3, 4, 6, 3, 3, 1, 2),
-                                      detail::Window2d(2, 1, 1, 3, 3, 1, 1), detail::Window2d(1, 5, 5, 2, 2, 3, 0)}) {
-        std::vector<std::int32_t> table(static_cast<std::size_t>(detail::Im2colPlan::storage_size(g)));
-        const detail::Im2colPlan plan(g, table.data());
+    for (const strata::detail::Window2d& g : {strata::detail::Window2d(2, 7, 5, 3, 2, 2, 1), strata::detail::Window2d(3, 4, 6, 3, 3, 1, 2),
+                                      strata::detail::Window2d(2, 1, 1, 3, 3, 1, 1), strata::detail::Window2d(1, 5, 5, 2, 2, 3, 0)}) {
+        std::vector<std::int32_t> table(static_cast<std::size_t>(strata::detail::Im2colPlan::storage_size(g)));
+        const strata::detail::Im2colPlan plan(g, table.data());
         const index_t K = plan.rows(), P = g.col_cols(), ld = P + 3;
         Tensor<double> img = random_tensor({g.channels, g.height, g.width}, 11), c = random_tensor({K, ld}, 12);
         Tensor<double> col(Shape{K, ld}), back(Shape{g.channels, g.height, g.width});
         std::vector<double> padded(static_cast<std::size_t>(plan.padded_size()) + 1);
-        detail::im2col(img.data(), plan, padded.data(), col.data(), ld);
-        detail::col2im(c.data(), ld, plan, padded.data(), back.data());
+        strata::detail::im2col(img.data(), plan, padded.data(), col.data(), ld);
+        strata::detail::col2im(c.data(), ld, plan, padded.data(), back.data());
         double lhs = 0, rhs = 0, worst = 0;
         index_t zero_rows = 0;
         for (index_t ch = 0; ch < g.channels; ++ch)
@@ -156,8 +151,8 @@ TEST_CASE("im2col and col2im are adjoint, and im2col reads the right cells", "[o
         CHECK(zero_rows == 0);  // inactive taps are left out, active ones all reach the image
         CHECK(lhs == Approx(rhs).epsilon(1e-12));
     }
-    std::vector<std::int32_t> table(detail::Im2colPlan::storage_size(detail::Window2d(2, 1, 1, 3, 3, 1, 1)));
-    CHECK(detail::Im2colPlan(detail::Window2d(2, 1, 1, 3, 3, 1, 1), table.data()).taps == 1);  // centre only
+    std::vector<std::int32_t> table(strata::detail::Im2colPlan::storage_size(strata::detail::Window2d(2, 1, 1, 3, 3, 1, 1)));
+    CHECK(strata::detail::Im2colPlan(strata::detail::Window2d(2, 1, 1, 3, 3, 1, 1), table.data()).taps == 1);  // centre only
 }
 
 TEST_CASE("conv2d matches a direct convolution, forward and backward", "[ops][conv2d]") {

@@ -2,23 +2,18 @@
 
 #include <cmath>
 
+#include "op_test_util.hpp"
 #include "strata/autograd/gradcheck.hpp"
 #include "strata/ops/add.hpp"
 #include "strata/ops/cross_entropy.hpp"
 #include "support/fixture.hpp"
 
 using namespace strata;
+using strata::test::random_tensor;
 using strata::test::Fixture;
 using strata::test::max_rel_diff;
 
 namespace {
-
-Tensor<double> random_tensor(const Shape& s, std::uint64_t seed, double stddev = 1.0) {
-    Generator g(seed);
-    Tensor<double> t(s);
-    t.fill_normal(g, 0.0, stddev);
-    return t;
-}
 
 std::vector<index_t> labels_of(const Tensor<double>& t) {
     std::vector<index_t> labels;
@@ -27,7 +22,7 @@ std::vector<index_t> labels_of(const Tensor<double>& t) {
 }
 
 template <class T>
-void check_fixture(const std::string& suffix, double tol) {
+void check_cross_entropy_fixture(const std::string& suffix, double tol) {
     INFO("case '" << suffix << "' in " << (sizeof(T) == 4 ? "float" : "double"));
     const Fixture fx("cross_entropy.txt");
     Tensor<T> logits = fx.get<T>("logits" + suffix);
@@ -45,8 +40,8 @@ void check_fixture(const std::string& suffix, double tol) {
 
 TEST_CASE("cross_entropy matches PyTorch, also for logits of magnitude 500", "[ops][cross_entropy][fixture]") {
     for (const char* suffix : {"", "_large"}) {
-        check_fixture<double>(suffix, 1e-10);
-        check_fixture<float>(suffix, 1e-5);
+        check_cross_entropy_fixture<double>(suffix, 1e-10);
+        check_cross_entropy_fixture<float>(suffix, 1e-5);
     }
 }
 

@@ -5,27 +5,15 @@
 #include <random>
 #include <vector>
 
+#include "support/isa_scope.hpp"
 #include "strata/core/cpu_features.hpp"
 #include "strata/ops/detail/gemm.hpp"
 
 using namespace strata;
+using strata::test::available_isas;
+using strata::test::IsaScope;
 
 namespace {
-
-/// Every kernel family the dispatch can pick on this machine.
-std::vector<Isa> available_isas() {
-    std::vector<Isa> isas;
-    for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512})
-        if (cpu_supports(isa)) isas.push_back(isa);
-    return isas;
-}
-
-/// Restores the active ISA when a test section ends.
-struct IsaScope {
-    explicit IsaScope(Isa isa) : previous(set_isa(isa)) {}
-    ~IsaScope() { set_isa(previous); }
-    Isa previous;
-};
 
 struct Case {
     index_t m, n, k;
@@ -33,7 +21,7 @@ struct Case {
     index_t pad;  // extra elements per row of A, B and C beyond the width (leading dimension > width)
 };
 
-/// Runs detail::gemm on one case and compares it with a triple loop in double: every element of C within
+/// Runs strata::detail::gemm on one case and compares it with a triple loop in double: every element of C within
 /// a bound proportional to k * epsilon * sum |a||b|, the padding of C's rows untouched, a product that does
 /// not accumulate never reading C (C starts as NaN), and the packing buffers never written past their size.
 template <class T>
@@ -54,7 +42,7 @@ void check_case(const Case& cs, std::mt19937& rng, bool blocking_for_larger_shap
     const std::vector<T> c0 = c;
 
     const index_t grow = blocking_for_larger_shape ? 37 : 0;
-    detail::GemmBlocking<T> blocking(cs.m + grow, cs.n + grow, cs.k + grow);
+    strata::detail::GemmBlocking<T> blocking(cs.m + grow, cs.n + grow, cs.k + grow);
     const index_t scratch_size = blocking.scratch_size();
     const index_t guard = 64;
     std::vector<T> storage(static_cast<std::size_t>(scratch_size + guard + 64), sentinel);
@@ -62,7 +50,7 @@ void check_case(const Case& cs, std::mt19937& rng, bool blocking_for_larger_shap
     while (reinterpret_cast<std::uintptr_t>(scratch) % alignment != 0) ++scratch;
     std::fill(scratch, scratch + scratch_size + guard, sentinel);
     blocking.attach(scratch);
-    detail::gemm(cs.trans_a, cs.trans_b, cs.m, cs.n, cs.k, a.data(), lda, b.data(), ldb, c.data(), ldc,
+    strata::detail::gemm(cs.trans_a, cs.trans_b, cs.m, cs.n, cs.k, a.data(), lda, b.data(), ldb, c.data(), ldc,
                  cs.accumulate, blocking);
 
     for (index_t g = 0; g < guard; ++g) REQUIRE(scratch[scratch_size + g] == sentinel);
@@ -93,7 +81,7 @@ void check_case(const Case& cs, std::mt19937& rng, bool blocking_for_larger_shap
 
 /// Shapes around every register-tile and cache-block edge of every kernel family: 1, primes, multiples of
 /// the tile sizes (6, 8, 16, 32) and one past or short of them, depths across the 256-deep cache block.
-const index_t small_dims[] = {1, 2, 3, 5, 7, 8, 13, 17, 31, 33};
+const index_t gemm_dims[] = {1, 2, 3, 5, 7, 8, 13, 17, 31, 33};
 const index_t block_dims[][3] = {{64, 3136 / 4, 49},  {97, 193, 257}, {200, 41, 300}, {5, 1100, 3},
                                  {193, 65, 513},     {48, 96, 256},   {1, 1, 600},    {600, 1, 7},
                                  {7, 2049, 11},      {13, 17, 1}};
@@ -109,7 +97,7 @@ TEMPLATE_TEST_CASE("gemm on every kernel family matches a triple loop on awkward
         for (const bool ta : {false, true})
             for (const bool tb : {false, true})
                 for (const bool acc : {false, true}) {
-                    for (const index_t m : small_dims)
+                    for (const index_t m : gemm_dims)
                         for (const index_t n : {index_t{1}, index_t{15}, index_t{16}, index_t{17}, index_t{33}})
                             for (const index_t k : {index_t{1}, index_t{2}, index_t{11}})
                                 check_case<T>({m, n, k, ta, tb, acc, (m + n) % 3 == 0 ? 5 : 0}, rng);
@@ -136,15 +124,15 @@ TEMPLATE_TEST_CASE("gemm leaves C alone when m or n is 0 and clears or keeps it 
     for (const Isa isa : available_isas()) {
         IsaScope scope(isa);
         std::vector<T> a(8, T(1)), b(8, T(1)), c(8, T(3));
-        detail::GemmBlocking<T> blocking(2, 2, 2);
+        strata::detail::GemmBlocking<T> blocking(2, 2, 2);
         std::vector<T> scratch(static_cast<std::size_t>(blocking.scratch_size()) + 64);
         blocking.attach(scratch.data());
-        detail::gemm(false, false, 0, 2, 2, a.data(), 2, b.data(), 2, c.data(), 2, false, blocking);
-        detail::gemm(false, false, 2, 0, 2, a.data(), 2, b.data(), 2, c.data(), 2, false, blocking);
+        strata::detail::gemm(false, false, 0, 2, 2, a.data(), 2, b.data(), 2, c.data(), 2, false, blocking);
+        strata::detail::gemm(false, false, 2, 0, 2, a.data(), 2, b.data(), 2, c.data(), 2, false, blocking);
         CHECK(c == std::vector<T>(8, T(3)));
-        detail::gemm(false, false, 2, 2, 0, a.data(), 2, b.data(), 2, c.data(), 2, true, blocking);
+        strata::detail::gemm(false, false, 2, 2, 0, a.data(), 2, b.data(), 2, c.data(), 2, true, blocking);
         CHECK(c == std::vector<T>(8, T(3)));
-        detail::gemm(false, false, 2, 2, 0, a.data(), 2, b.data(), 2, c.data(), 2, false, blocking);
+        strata::detail::gemm(false, false, 2, 2, 0, a.data(), 2, b.data(), 2, c.data(), 2, false, blocking);
         CHECK(std::vector<T>(c.begin(), c.begin() + 4) == std::vector<T>(4, T(0)));
     }
 }
@@ -152,7 +140,7 @@ TEMPLATE_TEST_CASE("gemm leaves C alone when m or n is 0 and clears or keeps it 
 TEMPLATE_TEST_CASE("gemm_with_scratch matches gemm above the threading threshold", "[ops][gemm]", float, double) {
     using T = TestType;
     const index_t m = 70, n = 300, k = 260;  // 5.5 M multiply-adds: threaded when threads are available
-    REQUIRE(static_cast<double>(m * n * k) >= detail::gemm_threading_threshold);
+    REQUIRE(static_cast<double>(m * n * k) >= strata::detail::gemm_threading_threshold);
     std::mt19937 rng(3);
     std::uniform_real_distribution<double> u(-1.0, 1.0);
     std::vector<T> a(static_cast<std::size_t>(n * k)), b(static_cast<std::size_t>(k * n));  // room for either shape
@@ -164,7 +152,7 @@ TEMPLATE_TEST_CASE("gemm_with_scratch matches gemm above the threading threshold
             const index_t rows = tall ? n : m, cols = tall ? m : n;
             std::vector<T> c(static_cast<std::size_t>(rows * cols), T(1)), want = c;
             std::vector<std::vector<T>> buffers;
-            detail::gemm_with_scratch(tall, tall, rows, cols, k, a.data(), tall ? rows : k, b.data(),
+            strata::detail::gemm_with_scratch(tall, tall, rows, cols, k, a.data(), tall ? rows : k, b.data(),
                                       tall ? k : cols, c.data(), cols, true, [&](index_t count) {
                                           buffers.emplace_back(static_cast<std::size_t>(count) + 64);
                                           T* p = buffers.back().data();

@@ -2,21 +2,16 @@
 
 #include <vector>
 
+#include "op_test_util.hpp"
 #include "strata/autograd/gradcheck.hpp"
 #include "strata/ops/add.hpp"
 #include "strata/ops/global_avg_pool2d.hpp"
 #include "support/fixture.hpp"
 
 using namespace strata;
+using strata::test::random_tensor;
 
 namespace {
-
-Tensor<double> random_tensor(const Shape& s, std::uint64_t seed) {
-    Generator g(seed);
-    Tensor<double> t(s);
-    t.fill_normal(g);
-    return t;
-}
 
 template <class T>
 void check_global_fixture(double tol) {

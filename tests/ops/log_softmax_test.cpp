@@ -2,26 +2,21 @@
 
 #include <cmath>
 
+#include "op_test_util.hpp"
 #include "strata/autograd/gradcheck.hpp"
 #include "strata/ops/add.hpp"
 #include "strata/ops/log_softmax.hpp"
 #include "support/fixture.hpp"
 
 using namespace strata;
+using strata::test::random_tensor;
 using strata::test::Fixture;
 using strata::test::max_rel_diff;
 
 namespace {
 
-Tensor<double> random_tensor(const Shape& s, std::uint64_t seed, double stddev = 1.0) {
-    Generator g(seed);
-    Tensor<double> t(s);
-    t.fill_normal(g, 0.0, stddev);
-    return t;
-}
-
 template <class T>
-void check_fixture(double tol) {
+void check_log_softmax_fixture(double tol) {
     INFO((sizeof(T) == 4 ? "float" : "double"));
     const Fixture fx("log_softmax.txt");
     Tensor<T> x = fx.get<T>("input");
@@ -38,8 +33,8 @@ void check_fixture(double tol) {
 }  // namespace
 
 TEST_CASE("log_softmax matches PyTorch", "[ops][log_softmax][fixture]") {
-    check_fixture<double>(1e-10);
-    check_fixture<float>(1e-5);
+    check_log_softmax_fixture<double>(1e-10);
+    check_log_softmax_fixture<float>(1e-5);
 }
 
 TEST_CASE("log_softmax rows are log-probabilities, stable for huge logits", "[ops][log_softmax]") {

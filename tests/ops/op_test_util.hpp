@@ -8,20 +8,9 @@
 
 #include "strata/core/tensor.hpp"
 #include "support/fixture.hpp"
+#include "support/random_tensor.hpp"
 
 namespace strata::test {
-
-/// A tensor of `shape` with N(0, stddev^2) elements drawn from Generator(seed), converted to T.
-template <class T = double>
-Tensor<T> random_tensor(const Shape& shape, std::uint64_t seed, double stddev = 1.0) {
-    Generator gen(seed);
-    Tensor<double> t(shape);
-    t.fill_normal(gen, 0.0, stddev);
-    if constexpr (std::is_same_v<T, double>)
-        return t;
-    else
-        return t.cast<T>();
-}
 
 /// Like random_tensor, but every element is at least `margin` away from 0 (for ops with a kink at 0, so
 /// finite differences never straddle it).

@@ -1,25 +1,20 @@
 #include <catch2/catch.hpp>
 
+#include "op_test_util.hpp"
 #include "strata/autograd/gradcheck.hpp"
 #include "strata/ops/add.hpp"
 #include "strata/ops/squared_hinge.hpp"
 #include "support/fixture.hpp"
 
 using namespace strata;
+using strata::test::random_tensor;
 using strata::test::Fixture;
 using strata::test::max_rel_diff;
 
 namespace {
 
-Tensor<double> random_tensor(const Shape& s, std::uint64_t seed, double stddev = 1.0) {
-    Generator g(seed);
-    Tensor<double> t(s);
-    t.fill_normal(g, 0.0, stddev);
-    return t;
-}
-
 template <class T>
-void check_fixture(double tol) {
+void check_squared_hinge_fixture(double tol) {
     INFO((sizeof(T) == 4 ? "float" : "double"));
     const Fixture fx("squared_hinge.txt");
     Tensor<T> scores = fx.get<T>("scores");
@@ -39,8 +34,8 @@ void check_fixture(double tol) {
 }  // namespace
 
 TEST_CASE("squared_hinge_loss matches PyTorch", "[ops][squared_hinge][fixture]") {
-    check_fixture<double>(1e-10);
-    check_fixture<float>(1e-5);
+    check_squared_hinge_fixture<double>(1e-10);
+    check_squared_hinge_fixture<float>(1e-5);
 }
 
 TEST_CASE("squared_hinge_loss by hand: only violated margins count", "[ops][squared_hinge]") {

@@ -14,7 +14,7 @@ using namespace strata::optim;
 
 namespace {
 /// conv (no bias) -> bn -> relu -> flatten -> linear: 2 weights to decay, bn gamma/beta and the fc bias not.
-std::unique_ptr<Sequential<float>> small_net() {
+std::unique_ptr<Sequential<float>> grouped_net() {
     auto net = make<Sequential<float>>();
     net->push_back(make<Conv2d<float>>(Conv2dOptions(1, 4, 3).padding(1).bias(false)));
     net->push_back(make<BatchNorm2d<float>>(BatchNormOptions(4)));
@@ -26,7 +26,7 @@ std::unique_ptr<Sequential<float>> small_net() {
 }  // namespace
 
 TEST_CASE("split_weight_decay separates weights from batch-norm parameters and biases", "[optim][param_groups]") {
-    auto net = small_net();
+    auto net = grouped_net();
     auto named = net->named_parameters();
     auto find = [&](const std::string& name) {
         for (auto& np : named)
@@ -44,7 +44,7 @@ TEST_CASE("split_weight_decay separates weights from batch-norm parameters and b
 }
 
 TEST_CASE("split_weight_decay feeds two SGD groups: only weights decay", "[optim][param_groups]") {
-    auto net = small_net();
+    auto net = grouped_net();
     auto split = split_weight_decay(net->named_parameters());
     SGD<float> opt(SGDOptions(0.1));
     opt.add_param_group(split.decay, SGDOptions(0.1).weight_decay(0.5));

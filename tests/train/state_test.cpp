@@ -66,7 +66,7 @@ optim::ScheduleDriver make_sched(const RunConfig& c, optim::LrControl& control, 
 }
 
 /// Everything one training run holds, built from a seed (different seeds: different weights and generators).
-struct Rig {
+struct StateRig {
     RunConfig config;
     std::unique_ptr<nn::Module<float>> model;
     std::unique_ptr<optim::AnyOptimizer<float>> opt;
@@ -75,7 +75,7 @@ struct Rig {
     std::unique_ptr<Trainer<float>> trainer;
     TrainProgress progress;
 
-    Rig(const data::Dataset& d, const RunConfig& c, std::uint64_t init_seed) : config(c) {
+    StateRig(const data::Dataset& d, const RunConfig& c, std::uint64_t init_seed) : config(c) {
         model = small_net(init_seed);
         opt = make_opt(config, *model);
         data::LoaderOptions lo;
@@ -136,13 +136,13 @@ TEST_CASE("a restored training state continues bit for bit", "[train][state]") {
     CAPTURE(optimizer, schedule);
     const RunConfig c = config_with(optimizer, schedule, warmup);
 
-    Rig original(d, c, 1);
+    StateRig original(d, c, 1);
     original.steps(6);  // into the second epoch
     const io::Checkpoint saved = io::Checkpoint::from_bytes(
         make_training_checkpoint(*original.model, *original.opt, original.sched, original.progress, c.text()).to_bytes());
     const std::vector<double> expected = original.steps(5);
 
-    Rig restored(d, c, 99);  // other weights, other dropout generator
+    StateRig restored(d, c, 99);  // other weights, other dropout generator
     load_training_checkpoint(saved, *restored.model, *restored.opt, restored.sched, restored.progress);
     CHECK(restored.progress.step == 6);
     CHECK(restored.progress.epoch == 1);
@@ -164,7 +164,7 @@ TEST_CASE("a restored training state continues bit for bit", "[train][state]") {
 
 TEST_CASE("the training checkpoint lists every part of the state", "[train][state]") {
     const data::Dataset d = test::blocks_dataset(24, 3);
-    Rig rig(d, config_with("sgd", "cosine", 0), 1);
+    StateRig rig(d, config_with("sgd", "cosine", 0), 1);
     rig.steps(1);
     const io::Checkpoint ck = make_training_checkpoint(*rig.model, *rig.opt, rig.sched, rig.progress, "x=1\n");
     CHECK(ck.has("model.0.weight"));
@@ -180,29 +180,29 @@ TEST_CASE("the training checkpoint lists every part of the state", "[train][stat
 
 TEST_CASE("load_training_checkpoint refuses checkpoints of another run", "[train][state]") {
     const data::Dataset d = test::blocks_dataset(24, 3);
-    Rig rig(d, config_with("sgd", "cosine", 0), 1);
+    StateRig rig(d, config_with("sgd", "cosine", 0), 1);
     rig.steps(2);
     const io::Checkpoint ck = make_training_checkpoint(*rig.model, *rig.opt, rig.sched, rig.progress, "");
 
     SECTION("a model-only checkpoint") {
-        Rig other(d, config_with("sgd", "cosine", 0), 1);
+        StateRig other(d, config_with("sgd", "cosine", 0), 1);
         CHECK_THROWS_WITH(
             load_training_checkpoint(io::Checkpoint::from_module(*rig.model), *other.model, *other.opt, other.sched,
                                      other.progress),
             Contains("not a training checkpoint"));
     }
     SECTION("another schedule") {
-        Rig other(d, config_with("sgd", "step", 0), 1);
+        StateRig other(d, config_with("sgd", "step", 0), 1);
         CHECK_THROWS_WITH(load_training_checkpoint(ck, *other.model, *other.opt, other.sched, other.progress),
                           Contains("schedule CosineAnnealingLR") && Contains("StepLR"));
     }
     SECTION("another optimizer") {
-        Rig other(d, config_with("adam", "cosine", 0), 1);
+        StateRig other(d, config_with("adam", "cosine", 0), 1);
         CHECK_THROWS_WITH(load_training_checkpoint(ck, *other.model, *other.opt, other.sched, other.progress),
                           Contains("exp_avg"));
     }
     SECTION("another model") {
-        Rig other(d, config_with("sgd", "cosine", 0), 1);
+        StateRig other(d, config_with("sgd", "cosine", 0), 1);
         auto model = models::make_model<float>("resnet8", models::ModelSpec().input_size(8));
         auto opt = make_opt(other.config, *model);
         auto sched = make_sched(other.config, opt->control(), 2);
