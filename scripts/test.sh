@@ -5,8 +5,8 @@
 #   3. build/asan: clang (when found), -O1 with AddressSanitizer + UBSan and without OpenMP, runs ctest except
 #      the "slow" label: the whole-model tests (tests/integration, the train_mnist scripts, skip_vs_plain, the
 #      README quickstart) run here too, at STRATA_TEST_SCALE=small (fewer images and steps); only the MPI
-#      training runs (slow under ASan), the valgrind run (memcheck and ASan do not mix), the ResNet-50 recipe
-#      run, and the checks of the build and the docs (docs/guide.md's programs, the consumer projects, the
+#      training runs (slow under ASan), the valgrind run (memcheck and ASan do not mix), the recipe smoke runs
+#      (numerics, not memory safety), and the checks of the build and the docs (docs/guide.md's programs, the consumer projects, the
 #      compile-failure cases) are left to the release phase;
 #   4. tsan: ThreadSanitizer without OpenMP, building ONLY strata_thread_tests (one model in eval mode serving
 #      several threads, tests/threads) and running it (ctest -L threads): a data race fails it (exit 66);
@@ -118,7 +118,9 @@ else
     # phase only.
     # Checks of the build and the docs rather than of the code (the guide's programs, the consumer projects,
     # the compile-failure cases) run in the release phase only.
-    ctest_args=(-LE 'slow|consumer|compile_fail')
+    # The recipe smoke runs (label "recipe": does each model family's default recipe still train) check numerics,
+    # not memory safety, and cost 113 s under ASan: Release phase only.
+    ctest_args=(-LE 'slow|consumer|compile_fail|recipe')
     # Compiled by clang when it is there (install-deps' fuzz set brings it): its ASan+UBSan build of the suite
     # takes about 60% of GCC's CPU time, and a second compiler's warnings and diagnostics come with it.
     sanitize_cxx="${STRATA_SANITIZE_CXX:-$(command -v clang++ || echo c++)}"
