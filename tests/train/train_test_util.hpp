@@ -4,37 +4,15 @@
 
 #include <filesystem>
 #include <string>
-#include <unistd.h>
 
 #include "strata/core/random.hpp"
 #include "strata/data/dataset.hpp"
+#include "support/temp_dir.hpp"
 
 namespace strata::test {
 
-/// A fresh directory, removed with its contents at the end of the test.
-struct TrainTempDir {
-    std::filesystem::path path;
-    TrainTempDir() {
-        static int counter = 0;
-        path = std::filesystem::temp_directory_path() /
-               ("strata_train_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        std::filesystem::remove_all(path);
-        std::filesystem::create_directories(path);
-    }
-    TrainTempDir(const TrainTempDir&) = delete;
-    TrainTempDir& operator=(const TrainTempDir&) = delete;
-    ~TrainTempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-    /// Names of the entries in the directory.
-    std::vector<std::string> listing() const {
-        std::vector<std::string> out;
-        for (const auto& e : std::filesystem::directory_iterator(path)) out.push_back(e.path().filename().string());
-        return out;
-    }
-};
+/// The train tests' temporary directory (support/temp_dir.hpp).
+using TrainTempDir = TempDir;
 
 /// `n` images [1, 8, 8]: class c = i % classes lights the 2x2 block number c (of 16) at 1.0 over N(0, 0.3) noise.
 inline data::Dataset blocks_dataset(index_t n, std::uint64_t seed, index_t classes = 10) {
