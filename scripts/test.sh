@@ -6,8 +6,8 @@
 #      the "slow" label: the whole-model tests (tests/integration, the train_mnist scripts, skip_vs_plain, the
 #      README quickstart) run here too, at STRATA_TEST_SCALE=small (fewer images and steps); only the MPI
 #      training runs (slow under ASan), the valgrind run (memcheck and ASan do not mix), the recipe smoke runs
-#      (numerics, not memory safety), and the checks of the build and the docs (docs/guide.md's programs, the consumer projects, the
-#      compile-failure cases) are left to the release phase;
+#      (numerics, not memory safety), and the checks of the build and the docs (docs/guide.md's programs, the
+#      consumer projects, the compile-failure cases) are left to the release phase;
 #   4. tsan: ThreadSanitizer without OpenMP, building ONLY strata_thread_tests (one model in eval mode serving
 #      several threads, tests/threads) and running it (ctest -L threads): a data race fails it (exit 66);
 #   5. fuzz: a bounded run of every libFuzzer harness (clang), STRATA_FUZZ_PARALLEL at a time.
@@ -40,8 +40,8 @@ banner() { printf '\n==== %s ====\n' "$*"; }
 
 # Cache-variable args shared by both builds. Without the knob, drop any STRATA_TEST_GLOB an earlier run left in
 # the cache so the default (all unit tests) applies.
-# One-shot builds: the unit tests as a unity build (tests/CMakeLists.txt, STRATA_UNITY_TESTS): about half the
-# CPU time of compiling them file by file (232 s against 425 s in Release, g++, AMD EPYC Zen 5).
+# One-shot builds: the test executables as unity builds (STRATA_UNITY_TESTS, top-level CMakeLists.txt). The unit
+# tests' objects took 232 s of CPU against 425 s file by file (Release, g++ 12, AMD EPYC Zen 5).
 common_args=(-DSTRATA_UNITY_TESTS=ON)
 if [[ -n "${STRATA_TEST_GLOB:-}" ]]; then
     common_args+=("-DSTRATA_TEST_GLOB=${STRATA_TEST_GLOB}")

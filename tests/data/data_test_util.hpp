@@ -2,13 +2,10 @@
 // Helpers for the data and IDX tests: a temporary directory, writing byte files raw or gzip-compressed (with
 // zlib's gzopen, when strata has zlib), and building IDX files byte by byte.
 
-#include <atomic>
 #include <cstdint>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "strata/core/error.hpp"

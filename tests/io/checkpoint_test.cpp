@@ -11,7 +11,6 @@
 #include <zlib.h>
 #endif
 #if __has_include("strata/optim/sgd.hpp")  // the optimizers plug in through state_tensors() / init_state()
-#include "support/temp_dir.hpp"
 #include "strata/optim/sgd.hpp"
 #define STRATA_CKPT_TEST_SGD 1
 #endif
@@ -21,6 +20,7 @@
 #include "strata/nn/batch_norm.hpp"
 #include "strata/nn/linear.hpp"
 #include "strata/nn/sequential.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace strata;
 using strata::test::TempDir;

@@ -1,18 +1,13 @@
 #pragma once
-// Helpers of the tests of include/strata/train: a temporary directory and a small synthetic dataset that a
-// network can learn (each class lights its own block of pixels, plus noise).
+// Helpers of the tests of include/strata/train: a small synthetic dataset that a network can learn (each class
+// lights its own block of pixels, plus noise).
 
-#include <filesystem>
 #include <string>
 
 #include "strata/core/random.hpp"
 #include "strata/data/dataset.hpp"
-#include "support/temp_dir.hpp"
 
 namespace strata::test {
-
-/// The train tests' temporary directory (support/temp_dir.hpp).
-using TrainTempDir = TempDir;
 
 /// `n` images [1, 8, 8]: class c = i % classes lights the 2x2 block number c (of 16) at 1.0 over N(0, 0.3) noise.
 inline data::Dataset blocks_dataset(index_t n, std::uint64_t seed, index_t classes = 10) {
