@@ -8,6 +8,9 @@
 #include "support/isa_scope.hpp"
 #include "strata/core/cpu_features.hpp"
 #include "strata/ops/add.hpp"
+#include "strata/ops/batch_norm.hpp"
+#include "strata/ops/conv2d_affine.hpp"
+#include "strata/ops/max_pool2d.hpp"
 #include "strata/ops/relu.hpp"
 #include "strata/ops/scale.hpp"
 #include "strata/optim/sgd.hpp"
@@ -17,9 +20,9 @@ using strata::test::available_isas;
 using strata::test::IsaScope;
 using strata::test::random_tensor;
 
-// The plain loops compiled per ISA through detail::run_for_active_isa (relu, add, scale, SGD's update), run on
-// every kernel family this CPU supports and compared with the textbook formula. Sizes are odd so every
-// vector loop has a remainder.
+// The plain loops compiled per ISA through detail::run_for_active_isa (relu, add, scale, SGD's update,
+// batch-norm's channel loops, the values-only max-pool, the convolution's epilogue), run on every kernel family
+// this CPU supports and compared with the textbook formula. Sizes are odd so every vector loop has a remainder.
 
 TEMPLATE_TEST_CASE("relu, add and scale give the same values and gradients on every ISA", "[core][isa]", float,
                    double) {
@@ -89,5 +92,117 @@ TEMPLATE_TEST_CASE("SGD's update loops give the textbook update on every ISA", "
                             16 * std::numeric_limits<T>::epsilon() * (1 + std::abs(w[i])));
             }
         }
+    }
+}
+
+TEMPLATE_TEST_CASE("batch_norm's channel loops give the textbook values and gradients on every ISA",
+                   "[core][isa][batch_norm]", float, double) {
+    using T = TestType;
+    const double tol = std::is_same_v<T, float> ? 3e-5 : 1e-11;
+    // S = 35 (four 8-lane blocks and a remainder of 3) and S = 1 with N = 6 (fewer values than lanes).
+    for (const Shape& shape : {Shape{4, 3, 5, 7}, Shape{6, 5}}) {
+        const index_t N = shape[0], C = shape[1], S = shape.rank() == 4 ? shape[2] * shape[3] : 1;
+        Tensor<T> x0 = random_tensor<T>(shape, 11);
+        for (index_t i = 0; i < x0.numel(); ++i) x0[i] = x0[i] * T(2) + T(3);  // mean and scale away from 0 and 1
+        const auto g0 = random_tensor<T>(Shape{C}, 12), b0 = random_tensor<T>(Shape{C}, 13);
+        const auto dy = random_tensor<T>(shape, 14);
+        const double eps = 1e-5;
+        for (const Isa isa : available_isas()) {
+            IsaScope scope(isa);
+            INFO("isa " << isa_name(isa) << ", shape " << shape);
+            Tape tape;
+            auto x = tape.variable(x0);
+            auto gamma = tape.variable(g0);
+            auto beta = tape.variable(b0);
+            Tensor<T> running_mean(Shape{C}, T(0)), running_var(Shape{C}, T(1));
+            auto y = batch_norm(x, gamma, beta, &running_mean, &running_var, true, 0.1, eps);
+            tape.backward(y, dy.view());
+            for (index_t c = 0; c < C; ++c) {
+                auto at = [&](index_t n, index_t s) { return (n * C + c) * S + s; };
+                const double M = static_cast<double>(N * S);
+                double m = 0, v = 0;
+                for (index_t n = 0; n < N; ++n)
+                    for (index_t s = 0; s < S; ++s) m += static_cast<double>(x0[at(n, s)]) / M;
+                for (index_t n = 0; n < N; ++n)
+                    for (index_t s = 0; s < S; ++s) v += std::pow(static_cast<double>(x0[at(n, s)]) - m, 2) / M;
+                const double is = 1 / std::sqrt(v + eps), g = static_cast<double>(g0[c]);
+                double sum_dy = 0, sum_dy_xhat = 0;
+                for (index_t n = 0; n < N; ++n)
+                    for (index_t s = 0; s < S; ++s) {
+                        sum_dy += static_cast<double>(dy[at(n, s)]);
+                        sum_dy_xhat += static_cast<double>(dy[at(n, s)]) * (static_cast<double>(x0[at(n, s)]) - m) * is;
+                    }
+                REQUIRE(std::abs(static_cast<double>(running_mean[c]) - 0.1 * m) <= tol * (1 + std::abs(m)));
+                REQUIRE(std::abs(static_cast<double>(running_var[c]) - (0.9 + 0.1 * v * M / (M - 1))) <= tol * (1 + v));
+                REQUIRE(std::abs(static_cast<double>(gamma.grad()[c]) - sum_dy_xhat) <=
+                        tol * (1 + std::abs(sum_dy_xhat)));
+                REQUIRE(std::abs(static_cast<double>(beta.grad()[c]) - sum_dy) <= tol * (1 + std::abs(sum_dy)));
+                for (index_t n = 0; n < N; ++n)
+                    for (index_t s = 0; s < S; ++s) {
+                        const double xhat = (static_cast<double>(x0[at(n, s)]) - m) * is;
+                        const double want_y = g * xhat + static_cast<double>(b0[c]);
+                        const double want_dx =
+                            g * is * (static_cast<double>(dy[at(n, s)]) - sum_dy / M - xhat * sum_dy_xhat / M);
+                        REQUIRE(std::abs(static_cast<double>(y.value()[at(n, s)]) - want_y) <=
+                                tol * (1 + std::abs(want_y)));
+                        REQUIRE(std::abs(static_cast<double>(x.grad()[at(n, s)]) - want_dx) <=
+                                tol * (1 + std::abs(want_dx)));
+                    }
+            }
+        }
+    }
+}
+
+TEMPLATE_TEST_CASE("max_pool2d's values-only kernel equals the indexed one on every ISA", "[core][isa][max_pool2d]",
+                   float, double) {
+    using T = TestType;
+    const auto x0 = random_tensor<T>(Shape{2, 3, 13, 11}, 21);
+    Tape reference_tape;
+    const auto indexed = max_pool2d(reference_tape.variable(x0), 3, 2, 1);  // records: the indexed loop
+    for (const Isa isa : available_isas()) {
+        IsaScope scope(isa);
+        INFO("isa " << isa_name(isa));
+        Tape tape;
+        NoGradGuard no_grad(tape);
+        const auto y = max_pool2d(tape.constant(x0), 3, 2, 1);
+        REQUIRE(y.shape() == indexed.shape());
+        for (index_t i = 0; i < y.numel(); ++i) REQUIRE(y.value()[i] == indexed.value()[i]);  // a max is exact
+    }
+}
+
+TEMPLATE_TEST_CASE("conv2d_affine's epilogue gives the direct convolution's values on every ISA",
+                   "[core][isa][conv2d]", float, double) {
+    using T = TestType;
+    const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-12;
+    const index_t N = 3, Cin = 3, H = 6, W = 5, Cout = 5;  // 30 positions: one chunk holds several samples
+    const auto x0 = random_tensor<T>(Shape{N, Cin, H, W}, 31), w0 = random_tensor<T>(Shape{Cout, Cin, 3, 3}, 32);
+    const auto scale0 = random_tensor<T>(Shape{Cout}, 33), shift0 = random_tensor<T>(Shape{Cout}, 34);
+    const auto res0 = random_tensor<T>(Shape{N, Cout, H, W}, 35);
+    for (const Isa isa : available_isas()) {
+        IsaScope scope(isa);
+        INFO("isa " << isa_name(isa));
+        Tape tape;
+        NoGradGuard no_grad(tape);
+        const auto y = conv2d_affine(tape.constant(x0), tape.constant(w0), tape.constant(scale0),
+                                     tape.constant(shift0), Conv2dParams{1, 1}, tape.constant(res0), true);
+        for (index_t n = 0; n < N; ++n)
+            for (index_t co = 0; co < Cout; ++co)
+                for (index_t h = 0; h < H; ++h)
+                    for (index_t w = 0; w < W; ++w) {
+                        double acc = 0;
+                        for (index_t ci = 0; ci < Cin; ++ci)
+                            for (index_t i = 0; i < 3; ++i)
+                                for (index_t j = 0; j < 3; ++j) {
+                                    const index_t hh = h + i - 1, ww = w + j - 1;
+                                    if (hh < 0 || hh >= H || ww < 0 || ww >= W) continue;
+                                    acc += static_cast<double>(x0[((n * Cin + ci) * H + hh) * W + ww]) *
+                                           static_cast<double>(w0[((co * Cin + ci) * 3 + i) * 3 + j]);
+                                }
+                        const index_t at = ((n * Cout + co) * H + h) * W + w;
+                        const double want = std::max(0.0, acc * static_cast<double>(scale0[co]) +
+                                                              static_cast<double>(shift0[co]) +
+                                                              static_cast<double>(res0[at]));
+                        REQUIRE(std::abs(static_cast<double>(y.value()[at]) - want) <= tol * (1 + std::abs(want)));
+                    }
     }
 }

@@ -8,6 +8,24 @@
 
 namespace strata {
 
+namespace detail {
+
+// Pointers as parameters, not captured by reference (see relu.hpp's loops): the loops vectorise.
+
+/// out[i] = a[i] + b[i]; `out` overlaps neither input.
+template <class T>
+inline void add_loop(const T* a, const T* b, T* __restrict out, index_t n) {
+    for (index_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+}
+
+/// acc[i] += g[i]; `acc` does not overlap `g`.
+template <class T>
+inline void accumulate_loop(const T* g, T* __restrict acc, index_t n) {
+    for (index_t i = 0; i < n; ++i) acc[i] += g[i];
+}
+
+}  // namespace detail
+
 /// Elementwise a + b with broadcasting; the gradient of a broadcast operand is summed over its repeats.
 /// Throws ShapeError when the shapes cannot be broadcast together.
 /// @throws ShapeError when the shapes cannot be broadcast together, naming both.
@@ -25,9 +43,7 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
             const T *pa = a.value().data(), *pb = b.value().data();
             T* po = out.mutable_value().data();
             const index_t n = out.numel();
-            detail::run_for_active_isa([&] {  // a plain loop, vectorised for the CPU's ISA
-                for (index_t i = 0; i < n; ++i) po[i] = pa[i] + pb[i];
-            });
+            detail::run_for_active_isa([&] { detail::add_loop(pa, pb, po, n); });
         }
         if (grad)
             tape.record("add", out, [a, b, out] {
@@ -36,9 +52,7 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
                 for (const Var<T>* operand : {&a, &b}) {
                     if (!operand->requires_grad()) continue;
                     T* d = operand->grad().data();
-                    detail::run_for_active_isa([&] {
-                        for (index_t i = 0; i < n; ++i) d[i] += g[i];
-                    });
+                    detail::run_for_active_isa([&] { detail::accumulate_loop(g, d, n); });
                 }
             });
         return out;

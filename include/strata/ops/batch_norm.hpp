@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "strata/autograd/tape.hpp"
+#include "strata/core/cpu_features.hpp"
 #include "strata/core/parallel.hpp"
 
 namespace strata {
@@ -22,6 +23,97 @@ struct BatchNormLayout {
     /// Values per channel (N*S), the count the statistics run over.
     index_t per_channel() const { return N * S; }
 };
+
+/// Lanes of the double accumulators in the channel sums: independent partial sums, so the loops vectorise
+/// (one 512-bit or two 256-bit registers of doubles) without reassociating any one sum; the result is the same
+/// on every ISA.
+inline constexpr int bn_lanes = 8;
+
+/// Adds the lanes of `acc` in a fixed order.
+inline double bn_lane_total(const double* acc) {
+    double total = 0;
+    for (int l = 0; l < bn_lanes; ++l) total += acc[l];
+    return total;
+}
+
+// The per-channel loops below run inside run_for_active_isa and take everything as parameters (nothing
+// captured by reference, see relu.hpp). A channel is N rows of S values, `stride` apart.
+
+/// The channel's sum of x and then, around its mean, the sum of (x - mean)^2 (two passes, in double).
+template <class T>
+inline void bn_channel_moments(const T* x, index_t N, index_t stride, index_t S, double& mean, double& sq) {
+    double acc[bn_lanes] = {};
+    for (index_t n = 0; n < N; ++n) {
+        const T* row = x + n * stride;
+        index_t s = 0;
+        for (; s + bn_lanes <= S; s += bn_lanes)
+            for (int l = 0; l < bn_lanes; ++l) acc[l] += static_cast<double>(row[s + l]);
+        for (; s < S; ++s) acc[s % bn_lanes] += static_cast<double>(row[s]);
+    }
+    const double m = bn_lane_total(acc) / static_cast<double>(N * S);
+    double dev[bn_lanes] = {};
+    for (index_t n = 0; n < N; ++n) {
+        const T* row = x + n * stride;
+        index_t s = 0;
+        for (; s + bn_lanes <= S; s += bn_lanes)
+            for (int l = 0; l < bn_lanes; ++l) {
+                const double d = static_cast<double>(row[s + l]) - m;
+                dev[l] += d * d;
+            }
+        for (; s < S; ++s) {
+            const double d = static_cast<double>(row[s]) - m;
+            dev[s % bn_lanes] += d * d;
+        }
+    }
+    mean = m;
+    sq = bn_lane_total(dev);
+}
+
+/// y = ((x - m_hi) - m_lo) * scale + beta over the channel, in T. Centring first, by the mean split into a high
+/// and a low part (x - m_hi is exact near the mean), keeps the digits of inputs far from zero.
+template <class T>
+inline void bn_normalise_channel(const T* x, T* __restrict y, index_t N, index_t stride, index_t S, T m_hi, T m_lo,
+                                 T scale, T beta) {
+    for (index_t n = 0; n < N; ++n)
+        for (index_t s = 0; s < S; ++s) y[n * stride + s] = ((x[n * stride + s] - m_hi) - m_lo) * scale + beta;
+}
+
+/// The channel's sum(dy) and sum(dy * (x - m)), in double.
+template <class T>
+inline void bn_backward_sums(const T* x, const T* dy, index_t N, index_t stride, index_t S, double m, double& sum_dy,
+                             double& sum_dy_xc) {
+    double a[bn_lanes] = {}, b[bn_lanes] = {};
+    for (index_t n = 0; n < N; ++n) {
+        const T* xr = x + n * stride;
+        const T* gr = dy + n * stride;
+        index_t s = 0;
+        for (; s + bn_lanes <= S; s += bn_lanes)
+            for (int l = 0; l < bn_lanes; ++l) {
+                const double g = static_cast<double>(gr[s + l]);
+                a[l] += g;
+                b[l] += g * (static_cast<double>(xr[s + l]) - m);
+            }
+        for (; s < S; ++s) {
+            const double g = static_cast<double>(gr[s]);
+            a[s % bn_lanes] += g;
+            b[s % bn_lanes] += g * (static_cast<double>(xr[s]) - m);
+        }
+    }
+    sum_dy = bn_lane_total(a);
+    sum_dy_xc = bn_lane_total(b);
+}
+
+/// dx += k * (dy - mean_dy - xhat * mean_dy_xhat) with xhat = ((x - m_hi) - m_lo) * is, over the channel, in T.
+template <class T>
+inline void bn_backward_channel(const T* x, const T* dy, T* __restrict dx, index_t N, index_t stride, index_t S,
+                                T m_hi, T m_lo, T is, T k, T mean_dy, T mean_dy_xhat) {
+    for (index_t n = 0; n < N; ++n)
+        for (index_t s = 0; s < S; ++s) {
+            const index_t i = n * stride + s;
+            const T xhat = ((x[i] - m_hi) - m_lo) * is;
+            dx[i] += k * (dy[i] - mean_dy - xhat * mean_dy_xhat);
+        }
+}
 
 /// Whether an optional operand (gamma/beta) is present and needs a gradient.
 template <class T>
@@ -119,20 +211,10 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
     detail::parallel_for(L.C, M * L.C >= 16384, [&](index_t c) {
         double m, var;
         if (training) {
-            double sum = 0;
-            for (index_t n = 0; n < L.N; ++n) {
-                const T* row = px + (n * L.C + c) * L.S;
-                for (index_t s = 0; s < L.S; ++s) sum += static_cast<double>(row[s]);
-            }
-            m = sum / static_cast<double>(M);
+            const T* channel = px + c * L.S;
             double sq = 0;
-            for (index_t n = 0; n < L.N; ++n) {
-                const T* row = px + (n * L.C + c) * L.S;
-                for (index_t s = 0; s < L.S; ++s) {
-                    const double d = static_cast<double>(row[s]) - m;
-                    sq += d * d;
-                }
-            }
+            detail::run_for_active_isa(
+                [&] { detail::bn_channel_moments(channel, L.N, L.C * L.S, L.S, m, sq); });
             var = sq / static_cast<double>(M);
             if (prm) prm[c] = static_cast<T>((1.0 - momentum) * static_cast<double>(prm[c]) + momentum * m);
             if (prv) {
@@ -148,14 +230,12 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
         inv_std[c] = is;
         // y = (x - mean) * scale + beta with scale = gamma * inv_std.
         const double scale = (pg ? static_cast<double>(pg[c]) : 1.0) * is;
-        // Elementwise in T (vectorised). Centring first, by the mean split into a high and a low part
-        // (x - hi is exact near the mean), keeps the digits of inputs far from zero.
         const T scale_t = static_cast<T>(scale), beta_t = pb ? pb[c] : T(0);
         const T m_hi = static_cast<T>(m), m_lo = static_cast<T>(m - static_cast<double>(m_hi));
-        for (index_t n = 0; n < L.N; ++n) {
-            const index_t off = (n * L.C + c) * L.S;
-            for (index_t s = 0; s < L.S; ++s) py[off + s] = ((px[off + s] - m_hi) - m_lo) * scale_t + beta_t;
-        }
+        const index_t off = c * L.S;
+        detail::run_for_active_isa([&] {
+            detail::bn_normalise_channel(px + off, py + off, L.N, L.C * L.S, L.S, m_hi, m_lo, scale_t, beta_t);
+        });
     });
 
     if (grad)
@@ -174,16 +254,12 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
             const double inv_m = 1.0 / static_cast<double>(M);
             detail::parallel_for(L.C, M * L.C >= 16384, [&](index_t c) {
                 const double m = mean[c], is = inv_std[c];
-                // sum(dy) and sum(dy * xhat) over the channel.
-                double sum_dy = 0, sum_dy_xc = 0;  // sum(dy), sum(dy * (x - mean)); accumulated in double
-                for (index_t n = 0; n < L.N; ++n) {
-                    const index_t off = (n * L.C + c) * L.S;
-                    for (index_t s = 0; s < L.S; ++s) {
-                        const double dy = static_cast<double>(pdy[off + s]);
-                        sum_dy += dy;
-                        sum_dy_xc += dy * (static_cast<double>(px[off + s]) - m);
-                    }
-                }
+                // sum(dy) and sum(dy * (x - mean)) over the channel, in double.
+                double sum_dy = 0, sum_dy_xc = 0;
+                const index_t off = c * L.S;
+                detail::run_for_active_isa([&] {
+                    detail::bn_backward_sums(px + off, pdy + off, L.N, L.C * L.S, L.S, m, sum_dy, sum_dy_xc);
+                });
                 const double sum_dy_xhat = sum_dy_xc * is;
                 if (pdg) pdg[c] += static_cast<T>(sum_dy_xhat);
                 if (pdb) pdb[c] += static_cast<T>(sum_dy);
@@ -196,13 +272,10 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
                 const T k_t = static_cast<T>(k), is_t = static_cast<T>(is);
                 const T m_hi = static_cast<T>(m), m_lo = static_cast<T>(m - static_cast<double>(m_hi));
                 const T mean_dy_t = static_cast<T>(mean_dy), mean_dy_xhat_t = static_cast<T>(mean_dy_xhat);
-                for (index_t n = 0; n < L.N; ++n) {
-                    const index_t off = (n * L.C + c) * L.S;
-                    for (index_t s = 0; s < L.S; ++s) {
-                        const T xhat = ((px[off + s] - m_hi) - m_lo) * is_t;
-                        pdx[off + s] += k_t * (pdy[off + s] - mean_dy_t - xhat * mean_dy_xhat_t);
-                    }
-                }
+                detail::run_for_active_isa([&] {
+                    detail::bn_backward_channel(px + off, pdy + off, pdx + off, L.N, L.C * L.S, L.S, m_hi, m_lo, is_t,
+                                                k_t, mean_dy_t, mean_dy_xhat_t);
+                });
             });
         });
     return out;

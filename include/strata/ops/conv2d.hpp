@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "strata/autograd/tape.hpp"
+#include "strata/core/cpu_features.hpp"
 #include "strata/core/parallel.hpp"
 #include "strata/ops/detail/gemm.hpp"
 #include "strata/ops/detail/im2col.hpp"
@@ -220,7 +221,7 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
         const T* col = conv_unfold(px, unfold, n0, count, mine, mine + pad_stride);
         T* y = count == 1 ? py + n0 * Cout * P : mine + pad_stride + col_stride;
         gemm(false, false, Cout, cols, K, wk, K, col, cols, y, cols, false, packing);
-        conv_finish(y, cols, count, Cout, P, e, n0 * Cout * P, py);
+        run_for_active_isa([&] { conv_finish(y, cols, count, Cout, P, e, n0 * Cout * P, py); });
     };
     parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t c) { forward_chunk(c); });
     return ConvForward<T>{unfold, plan, wk, N, Cout, K, P, image};

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "strata/autograd/tape.hpp"
+#include "strata/core/cpu_features.hpp"
 #include "strata/core/parallel.hpp"
 #include "strata/ops/detail/im2col.hpp"
 
@@ -103,8 +104,9 @@ Var<T> max_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
         const index_t row_stride = (detail::max_pool_scratch_size(g) + 15) / 16 * 16;  // whole 64-byte lines
         T* rows = tape.buffer<T>(threads * row_stride);
         detail::parallel_for(planes, threads, worth_threads, [&](index_t pl) {
-            detail::max_pool_plane(px + pl * in_plane, g, rows + detail::thread_index() * row_stride,
-                                   py + pl * out_plane);
+            T* scratch = rows + detail::thread_index() * row_stride;
+            detail::run_for_active_isa(
+                [&] { detail::max_pool_plane(px + pl * in_plane, g, scratch, py + pl * out_plane); });
         });
         return out;
     }
