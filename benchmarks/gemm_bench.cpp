@@ -36,6 +36,8 @@ const GemmShape shapes[] = {
     {"l1_dx", 576, 3136, 64, true, false},         // input gradient (dcol) of layer1's 3x3
     {"l3_dx", 2304, 256, 256, true, false},        // input gradient (dcol) of layer3's 3x3
     {"fc_fwd", 64, 10, 512, false, true},          // the classifier, batch 64
+    {"c1_fwd", 16, 784, 144, false, false},        // CIFAR-style stage 1: 3x3 16->16 on 28x28 maps, 1 image
+    {"c1_dw", 16, 144, 784, false, true},          // its weight gradient
 };
 
 template <class T>

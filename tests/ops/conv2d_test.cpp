@@ -119,7 +119,9 @@ TEST_CASE("conv2d forward on a hand-computed example", "[ops][conv2d]") {
 
 TEST_CASE("im2col and col2im are adjoint, and im2col reads the right cells", "[ops][conv2d][im2col]") {
     for (const strata::detail::Window2d& g : {strata::detail::Window2d(2, 7, 5, 3, 2, 2, 1), strata::detail::Window2d(3, 4, 6, 3, 3, 1, 2),
-                                      strata::detail::Window2d(2, 1, 1, 3, 3, 1, 1), strata::detail::Window2d(1, 5, 5, 2, 2, 3, 0)}) {
+                                      strata::detail::Window2d(2, 1, 1, 3, 3, 1, 1), strata::detail::Window2d(1, 5, 5, 2, 2, 3, 0),
+                                      // stride 1 on rows of 12+ positions: unfolded by rows, not by the table
+                                      strata::detail::Window2d(2, 14, 13, 3, 3, 1, 1), strata::detail::Window2d(2, 6, 16, 3, 2, 1, 0)}) {
         std::vector<std::int32_t> table(static_cast<std::size_t>(strata::detail::Im2colPlan::storage_size(g)));
         const strata::detail::Im2colPlan plan(g, table.data());
         const index_t K = plan.rows(), P = g.col_cols(), ld = P + 3;
@@ -151,6 +153,8 @@ TEST_CASE("im2col and col2im are adjoint, and im2col reads the right cells", "[o
         CHECK(zero_rows == 0);  // inactive taps are left out, active ones all reach the image
         CHECK(lhs == Approx(rhs).epsilon(1e-12));
     }
+    CHECK(strata::detail::unfold_by_rows(strata::detail::Window2d(2, 14, 13, 3, 3, 1, 1)));  // both paths are covered
+    CHECK(!strata::detail::unfold_by_rows(strata::detail::Window2d(3, 4, 6, 3, 3, 1, 2)));
     std::vector<std::int32_t> table(strata::detail::Im2colPlan::storage_size(strata::detail::Window2d(2, 1, 1, 3, 3, 1, 1)));
     CHECK(strata::detail::Im2colPlan(strata::detail::Window2d(2, 1, 1, 3, 3, 1, 1), table.data()).taps == 1);  // centre only
 }
@@ -169,6 +173,7 @@ TEST_CASE("conv2d matches a direct convolution, forward and backward", "[ops][co
         {{6, 3, 1, 1}, {2, 3, 1, 1}, 2, 0, true},  {{3, 2, 6, 7}, {2, 2, 2, 3}, 1, 2, true},
         {{5, 4, 1, 1}, {3, 4, 3, 3}, 1, 1, true},  {{4, 3, 2, 2}, {5, 3, 3, 3}, 2, 1, false},
         {{2, 2, 1, 1}, {3, 2, 1, 1}, 5, 2, true},  // the only window sees padding alone: output = bias
+        {{2, 3, 13, 14}, {4, 3, 3, 3}, 1, 1, true},  {{3, 2, 5, 16}, {3, 2, 2, 3}, 1, 0, false},  // by rows
     };
     std::uint64_t seed = 100;
     for (const Case& k : cases) {

@@ -218,7 +218,8 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
         T* mine = scratch + thread_index() * per_thread;
         GemmBlocking<T> packing = blocking;
         packing.attach(mine + pad_stride + col_stride + y_stride);
-        const T* col = conv_unfold(px, unfold, n0, count, mine, mine + pad_stride);
+        const T* col = nullptr;
+        run_for_active_isa([&] { col = conv_unfold(px, unfold, n0, count, mine, mine + pad_stride); });
         T* y = count == 1 ? py + n0 * Cout * P : mine + pad_stride + col_stride;
         gemm(false, false, Cout, cols, K, wk, K, col, cols, y, cols, false, packing);
         run_for_active_isa([&] { conv_finish(y, cols, count, Cout, P, e, n0 * Cout * P, py); });
@@ -271,7 +272,8 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
         }
         T* packing_buf = dy_buf + dy_stride;
         if (dw_acc) {
-            const T* col = conv_unfold(px, unfold, n0, count, padded, col_buf);
+            const T* col = nullptr;
+            run_for_active_isa([&] { col = conv_unfold(px, unfold, n0, count, padded, col_buf); });
             GemmBlocking<T> packing = dw_blocking;
             packing.attach(packing_buf);
             gemm(false, true, Cout, K, cols, dyc, cols, col, cols, dw_acc, K, true, packing);
@@ -283,7 +285,10 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
                 gemm(true, false, K, P, Cout, f.wk, K, dyc, cols, dx + n0 * image, P, true, packing);
             } else {
                 gemm(true, false, K, cols, Cout, f.wk, K, dyc, cols, dcol, cols, false, packing);
-                for (index_t j = 0; j < count; ++j) col2im(dcol + j * P, cols, unfold, padded, dx + (n0 + j) * image);
+                run_for_active_isa([&] {
+                    for (index_t j = 0; j < count; ++j)
+                        col2im(dcol + j * P, cols, unfold, padded, dx + (n0 + j) * image);
+                });
             }
         }
     };

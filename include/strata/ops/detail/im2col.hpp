@@ -2,8 +2,8 @@
 /// @file
 /// im2col / col2im for one NCHW image: unfold the kernel_h x kernel_w windows of a [C, H, W] image (stride and
 /// zero padding equal in both directions) into the columns of a [C*kh*kw, Ho*Wo] matrix, and fold such a
-/// matrix back, accumulating. Both are table-driven gathers/scatters over a zero-padded copy of the image, so
-/// small feature maps cost no per-row bounds logic. Also the window geometry and argument checks shared by
+/// matrix back, accumulating. Both work on a zero-padded copy of the image, so no cell needs bounds logic:
+/// by rows of the padded plane at stride 1 on wide maps, else by a table of offsets (small maps, strides). Also the window geometry and argument checks shared by
 /// convolution and pooling.
 
 #include <algorithm>
@@ -113,6 +113,14 @@ void pad_image(const T* image, const Im2colPlan& plan, T* padded) {
                         padded + (c * plan.plane_h + h + g.padding) * plan.plane_w + g.padding);
 }
 
+/// Output widths from which a stride-1 im2col/col2im walks whole rows of the padded plane instead of going
+/// through the offset table: a row of a 3x3 window's tap is then a contiguous run (a vector copy or add), but
+/// each costs a call or a loop start, which on 7-wide and smaller maps cost more than the table saves.
+inline constexpr index_t unfold_row_min_width = 12;
+
+/// Whether im2col/col2im of `g` go by rows (stride 1, rows of at least unfold_row_min_width positions).
+inline bool unfold_by_rows(const Window2d& g) { return g.stride == 1 && g.out_w >= unfold_row_min_width; }
+
 /// Unfolds `image` [C, H, W] into `col` [C * taps, Ho*Wo]: row c*taps + a, column oh*Wo + ow holds the input
 /// cell under active tap a of channel c at output position (oh, ow), 0 in the padding. Rows of `col` are
 /// `ld` elements apart (ld >= Ho*Wo), so several images can be unfolded side by side into one wider matrix.
@@ -126,10 +134,17 @@ void im2col(const T* image, const Im2colPlan& plan, T* padded, T* col, index_t l
         pad_image(image, plan, padded);
         src = padded;
     }
+    const bool by_rows = unfold_by_rows(g);
     for (index_t c = 0; c < g.channels; ++c, src += plane)
         for (index_t a = 0; a < plan.taps; ++a) {
-            const std::int32_t* off = plan.offsets + a * P;
             T* dst = col + (c * plan.taps + a) * ld;
+            if (by_rows) {  // tap (i, j) at output row oh reads the plane's row oh + i from column j on
+                const T* from = src + plan.tap_ids[a] / g.kernel_w * plan.plane_w + plan.tap_ids[a] % g.kernel_w;
+                for (index_t oh = 0; oh < g.out_h; ++oh)
+                    std::copy_n(from + oh * plan.plane_w, g.out_w, dst + oh * g.out_w);
+                continue;
+            }
+            const std::int32_t* off = plan.offsets + a * P;
             for (index_t q = 0; q < P; ++q) dst[q] = src[off[q]];
         }
 }
@@ -143,11 +158,21 @@ void col2im(const T* col, index_t ld, const Im2colPlan& plan, T* padded, T* imag
     const index_t P = g.col_cols(), plane = plan.plane_h * plan.plane_w;
     T* dst = g.padding > 0 ? padded : image;
     if (g.padding > 0) std::fill(padded, padded + plan.padded_size(), T(0));
+    const bool by_rows = unfold_by_rows(g);
     for (index_t c = 0; c < g.channels; ++c)
         for (index_t a = 0; a < plan.taps; ++a) {
-            const std::int32_t* off = plan.offsets + a * P;
             const T* from = col + (c * plan.taps + a) * ld;
             T* to = dst + c * plane;
+            if (by_rows) {  // the rows im2col copied, added back (no two cells of one row coincide)
+                T* base = to + plan.tap_ids[a] / g.kernel_w * plan.plane_w + plan.tap_ids[a] % g.kernel_w;
+                for (index_t oh = 0; oh < g.out_h; ++oh) {
+                    T* row = base + oh * plan.plane_w;
+                    const T* part = from + oh * g.out_w;
+                    for (index_t ow = 0; ow < g.out_w; ++ow) row[ow] += part[ow];
+                }
+                continue;
+            }
+            const std::int32_t* off = plan.offsets + a * P;
             for (index_t q = 0; q < P; ++q) to[off[q]] += from[q];
         }
     if (g.padding > 0)
