@@ -218,8 +218,8 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
         T* mine = scratch + thread_index() * per_thread;
         GemmBlocking<T> packing = blocking;
         packing.attach(mine + pad_stride + col_stride + y_stride);
-        const T* col = nullptr;
-        run_for_active_isa([&] { col = conv_unfold(px, unfold, n0, count, mine, mine + pad_stride); });
+        // (not through run_for_active_isa: vectorised for AVX-512, the table's gather was 3% slower in inference)
+        const T* col = conv_unfold(px, unfold, n0, count, mine, mine + pad_stride);
         T* y = count == 1 ? py + n0 * Cout * P : mine + pad_stride + col_stride;
         gemm(false, false, Cout, cols, K, wk, K, col, cols, y, cols, false, packing);
         run_for_active_isa([&] { conv_finish(y, cols, count, Cout, P, e, n0 * Cout * P, py); });
@@ -272,8 +272,7 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
         }
         T* packing_buf = dy_buf + dy_stride;
         if (dw_acc) {
-            const T* col = nullptr;
-            run_for_active_isa([&] { col = conv_unfold(px, unfold, n0, count, padded, col_buf); });
+            const T* col = conv_unfold(px, unfold, n0, count, padded, col_buf);
             GemmBlocking<T> packing = dw_blocking;
             packing.attach(packing_buf);
             gemm(false, true, Cout, K, cols, dyc, cols, col, cols, dw_acc, K, true, packing);

@@ -3,7 +3,8 @@
 // defined
 //   STRATA_KERNEL_TARGET  the function attribute compiling a function for the ISA (target + inline), and
 //   Simd<T>               for float and double: vec, width, mr (rows of a micro-tile), nv (vectors per row of a
-//                         micro-tile), kc/mc/nc (cache blocks), zero/load/store/set1/fmadd/add.
+//                         micro-tile), kc/mc/nc (cache blocks), zero/load/store/set1/fmadd/add, and transpose
+//                         (a width x width block, in registers).
 // Every function here carries STRATA_KERNEL_TARGET (no lambdas: they would not inherit it), so the whole
 // kernel is compiled for the ISA whatever flags the program is built with.
 //
@@ -63,6 +64,13 @@ STRATA_KERNEL_TARGET void pack_b(bool trans, const T* b, index_t ldb, index_t ro
                     for (index_t q = valid; q < NR; ++q) panel[p * NR + q] = T(0);
                 }
             }
+        } else if (valid == NR) {  // a whole panel of op(B) = B^T: W x W blocks transposed in registers
+            index_t p = 0;
+            for (; p + W <= depth; p += W)
+                for (index_t v = 0; v < NR; v += W)
+                    S::transpose(b + (col0 + j + v) * ldb + row0 + p, ldb, panel + p * NR + v, NR);
+            for (; p < depth; ++p)
+                for (index_t q = 0; q < NR; ++q) panel[p * NR + q] = b[(col0 + j + q) * ldb + row0 + p];
         } else {
             for (index_t q = 0; q < valid; ++q) {
                 const T* src = b + (col0 + j + q) * ldb + row0;

@@ -34,6 +34,29 @@ struct Simd<float> {
     STRATA_KERNEL_TARGET static vec set1(float x) { return _mm256_set1_ps(x); }
     STRATA_KERNEL_TARGET static vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
     STRATA_KERNEL_TARGET static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
+    /// dst row p (rows `dld` apart) = column p of the width x width block at src (rows `ld` apart).
+    STRATA_KERNEL_TARGET static void transpose(const float* src, index_t ld, float* dst, index_t dld) {
+        __m256 r[8], t[8], u[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ld);
+#pragma GCC unroll 4
+        for (int i = 0; i < 8; i += 2) {
+            t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+            t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+        }
+#pragma GCC unroll 2
+        for (int g = 0; g < 8; g += 4) {  // u[g+k], lane L: column 4L+k of rows g..g+3
+            u[g] = _mm256_shuffle_ps(t[g], t[g + 2], 0x44);
+            u[g + 1] = _mm256_shuffle_ps(t[g], t[g + 2], 0xEE);
+            u[g + 2] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+            u[g + 3] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
+        }
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+            _mm256_storeu_ps(dst + k * dld, _mm256_permute2f128_ps(u[k], u[4 + k], 0x20));
+            _mm256_storeu_ps(dst + (k + 4) * dld, _mm256_permute2f128_ps(u[k], u[4 + k], 0x31));
+        }
+    }
 };
 
 template <>
@@ -49,6 +72,17 @@ struct Simd<double> {
     STRATA_KERNEL_TARGET static vec set1(double x) { return _mm256_set1_pd(x); }
     STRATA_KERNEL_TARGET static vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_pd(a, b, c); }
     STRATA_KERNEL_TARGET static vec add(vec a, vec b) { return _mm256_add_pd(a, b); }
+    /// dst row p (rows `dld` apart) = column p of the width x width block at src (rows `ld` apart).
+    STRATA_KERNEL_TARGET static void transpose(const double* src, index_t ld, double* dst, index_t dld) {
+        const __m256d r0 = _mm256_loadu_pd(src), r1 = _mm256_loadu_pd(src + ld);
+        const __m256d r2 = _mm256_loadu_pd(src + 2 * ld), r3 = _mm256_loadu_pd(src + 3 * ld);
+        const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+        const __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+        _mm256_storeu_pd(dst, _mm256_permute2f128_pd(t0, t2, 0x20));
+        _mm256_storeu_pd(dst + dld, _mm256_permute2f128_pd(t1, t3, 0x20));
+        _mm256_storeu_pd(dst + 2 * dld, _mm256_permute2f128_pd(t0, t2, 0x31));
+        _mm256_storeu_pd(dst + 3 * dld, _mm256_permute2f128_pd(t1, t3, 0x31));
+    }
 };
 
 #include "strata/ops/detail/gemm_kernel_body.inl"

@@ -34,6 +34,38 @@ struct Simd<float> {
     STRATA_KERNEL_TARGET static vec set1(float x) { return _mm512_set1_ps(x); }
     STRATA_KERNEL_TARGET static vec fmadd(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
     STRATA_KERNEL_TARGET static vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
+    /// dst row p (rows `dld` apart) = column p of the width x width block at src (rows `ld` apart).
+    /// (The zero-masked forms of the shuffles with a full mask: the plain ones make GCC 12 warn about the
+    /// undefined vector they merge into.)
+    STRATA_KERNEL_TARGET static void transpose(const float* src, index_t ld, float* dst, index_t dld) {
+        constexpr __mmask16 all16 = 0xFFFF;
+        __m512 r[16], t[16], u[16], v[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * ld);
+#pragma GCC unroll 8
+        for (int i = 0; i < 16; i += 2) {  // t[i], t[i+1]: rows i, i+1 interleaved within each 128-bit lane
+            t[i] = _mm512_maskz_unpacklo_ps(all16, r[i], r[i + 1]);
+            t[i + 1] = _mm512_maskz_unpackhi_ps(all16, r[i], r[i + 1]);
+        }
+#pragma GCC unroll 4
+        for (int g = 0; g < 16; g += 4) {  // u[g+k], lane L: column 4L+k of rows g..g+3
+            u[g] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
+            u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xEE);
+            u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+            u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
+        }
+#pragma GCC unroll 8
+        for (int g = 0; g < 8; ++g) {  // pair the lanes of rows h..h+3 with those of rows h+4..h+7
+            const int h = g / 4 * 8, k = g % 4;
+            v[h + k] = _mm512_maskz_shuffle_f32x4(all16, u[h + k], u[h + 4 + k], 0x88);
+            v[h + 4 + k] = _mm512_maskz_shuffle_f32x4(all16, u[h + k], u[h + 4 + k], 0xDD);
+        }
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+            _mm512_storeu_ps(dst + k * dld, _mm512_maskz_shuffle_f32x4(all16, v[k], v[8 + k], 0x88));
+            _mm512_storeu_ps(dst + (k + 8) * dld, _mm512_maskz_shuffle_f32x4(all16, v[k], v[8 + k], 0xDD));
+        }
+    }
 };
 
 template <>
@@ -49,6 +81,29 @@ struct Simd<double> {
     STRATA_KERNEL_TARGET static vec set1(double x) { return _mm512_set1_pd(x); }
     STRATA_KERNEL_TARGET static vec fmadd(vec a, vec b, vec c) { return _mm512_fmadd_pd(a, b, c); }
     STRATA_KERNEL_TARGET static vec add(vec a, vec b) { return _mm512_add_pd(a, b); }
+    /// dst row p (rows `dld` apart) = column p of the width x width block at src (rows `ld` apart).
+    STRATA_KERNEL_TARGET static void transpose(const double* src, index_t ld, double* dst, index_t dld) {
+        constexpr __mmask8 all8 = 0xFF;
+        __m512d r[8], t[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) r[i] = _mm512_loadu_pd(src + i * ld);
+#pragma GCC unroll 4
+        for (int i = 0; i < 8; i += 2) {  // t[i + e], lane L: column 2L+e of rows i, i+1
+            t[i] = _mm512_maskz_unpacklo_pd(all8, r[i], r[i + 1]);
+            t[i + 1] = _mm512_maskz_unpackhi_pd(all8, r[i], r[i + 1]);
+        }
+#pragma GCC unroll 2
+        for (int e = 0; e < 2; ++e) {
+            const __m512d w88 = _mm512_maskz_shuffle_f64x2(all8, t[e], t[2 + e], 0x88);
+            const __m512d wdd = _mm512_maskz_shuffle_f64x2(all8, t[e], t[2 + e], 0xDD);
+            const __m512d x88 = _mm512_maskz_shuffle_f64x2(all8, t[4 + e], t[6 + e], 0x88);
+            const __m512d xdd = _mm512_maskz_shuffle_f64x2(all8, t[4 + e], t[6 + e], 0xDD);
+            _mm512_storeu_pd(dst + e * dld, _mm512_maskz_shuffle_f64x2(all8, w88, x88, 0x88));
+            _mm512_storeu_pd(dst + (4 + e) * dld, _mm512_maskz_shuffle_f64x2(all8, w88, x88, 0xDD));
+            _mm512_storeu_pd(dst + (2 + e) * dld, _mm512_maskz_shuffle_f64x2(all8, wdd, xdd, 0x88));
+            _mm512_storeu_pd(dst + (6 + e) * dld, _mm512_maskz_shuffle_f64x2(all8, wdd, xdd, 0xDD));
+        }
+    }
 };
 
 #include "strata/ops/detail/gemm_kernel_body.inl"

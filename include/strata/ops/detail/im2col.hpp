@@ -3,8 +3,8 @@
 /// im2col / col2im for one NCHW image: unfold the kernel_h x kernel_w windows of a [C, H, W] image (stride and
 /// zero padding equal in both directions) into the columns of a [C*kh*kw, Ho*Wo] matrix, and fold such a
 /// matrix back, accumulating. Both work on a zero-padded copy of the image, so no cell needs bounds logic:
-/// by rows of the padded plane at stride 1 on wide maps, else by a table of offsets (small maps, strides). Also the window geometry and argument checks shared by
-/// convolution and pooling.
+/// by rows of the padded plane at stride 1 on wide maps, else by a table of offsets (small maps, strides).
+/// Also the window geometry and argument checks shared by convolution and pooling.
 
 #include <algorithm>
 #include <cstdint>
