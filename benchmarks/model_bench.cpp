@@ -4,6 +4,10 @@
 //   model_train/<net>/batch:<B>/threads:<T>  one SGD-momentum training step: rewind, forward, cross-entropy,
 //                                            zero_grad, backward, step (as the peer's training loop)
 //   model_infer/<net>/batch:<B>/threads:<T>  one forward in eval mode under NoGradGuard
+//   cifar_train/<net>/..., cifar_infer/<net>/...  the same for the CIFAR-style resnet20 and its plain twin plain20
+//                                            (16-64 channels on 28x28-7x7 maps: small GEMMs, memory-bound ops;
+//                                            named apart so that compare_peer.py, which has no peer for them,
+//                                            leaves them out)
 // at 1 and 2 threads (OpenMP and Eigen). The batch is 64 unless the environment variable STRATA_BENCH_BATCH
 // says otherwise; STRATA_BENCH_ITERS fixes the number of timed steps (default: Google Benchmark decides).
 // Each case runs two untimed warm-up steps first (arena growth, optimizer state), as the peer runs three.
@@ -49,11 +53,17 @@ void set_threads(int threads) {
     Eigen::setNbThreads(threads);
 }
 
-enum class Net { resnet18, plain18 };
+enum class Net { resnet18, plain18, resnet20, plain20 };
 
 std::unique_ptr<models::ResNet<float>> make_net(Net net) {
-    const auto options = models::ResNetOptions().in_channels(1).num_classes(10);
-    return net == Net::resnet18 ? models::resnet18<float>(options) : models::plain18<float>(options);
+    auto options = models::ResNetOptions().in_channels(1).num_classes(10);
+    switch (net) {
+        case Net::resnet18: return models::resnet18<float>(options);
+        case Net::plain18: return models::plain18<float>(options);
+        case Net::resnet20: return models::cifar_resnet<float>(20, options.shortcut(models::Shortcut::zero_pad));
+        case Net::plain20: break;
+    }
+    return models::cifar_plain<float>(20, options);  // as train_mnist builds them (registry.hpp)
 }
 
 /// A fixed random batch with random labels (the peer uses torch.randn / randint).
@@ -119,13 +129,21 @@ void model_infer(benchmark::State& state, Net net, index_t batch) {
 const bool registered = [] {
     const index_t batch = env_count("STRATA_BENCH_BATCH", 64);
     const index_t iters = env_count("STRATA_BENCH_ITERS", 0);  // 0: let Google Benchmark choose
-    const std::pair<const char*, Net> nets[] = {{"resnet18", Net::resnet18}, {"plain18", Net::plain18}};
+    struct NetCase {
+        const char* family;  // "model" (has a PyTorch peer) or "cifar"
+        const char* name;
+        Net net;
+    };
+    const NetCase nets[] = {{"model", "resnet18", Net::resnet18},
+                            {"model", "plain18", Net::plain18},
+                            {"cifar", "resnet20", Net::resnet20},
+                            {"cifar", "plain20", Net::plain20}};
     using BenchFn = void (*)(benchmark::State&, Net, index_t);
     const std::pair<const char*, BenchFn> kinds[] = {{"train", model_train}, {"infer", model_infer}};
     for (const auto& [kind, fn] : kinds) {
-        for (const auto& [name, net] : nets) {
+        for (const auto& [family, name, net] : nets) {
             const std::string full =
-                std::string("model_") + kind + "/" + name + "/batch:" + std::to_string(batch);
+                std::string(family) + "_" + kind + "/" + name + "/batch:" + std::to_string(batch);
             auto* b = benchmark::RegisterBenchmark(full.c_str(), fn, net, batch)
                           ->ArgName("threads")
                           ->Arg(1)
