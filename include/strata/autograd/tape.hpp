@@ -445,6 +445,23 @@ public:
         return {static_cast<T*>(slot_->grad), slot_->shape};
     }
 
+    /// For op authors whose backward writes every element of this gradient: when no gradient has reached this
+    /// value yet, returns a new, uninitialised buffer and sets `fresh` (the caller must then assign every
+    /// element instead of adding to it, which saves zeroing the buffer and reading the zeros back); otherwise
+    /// returns grad() and clears `fresh`. Fan-out stays correct: whichever op reaches the value first writes,
+    /// the others add.
+    /// @throws what grad() throws.
+    TensorView<T> grad_for_write(bool& fresh) const {
+        check_alive();
+        check<ArgumentError>(slot_->requires_grad, "grad() of a value that does not require a gradient (shape ",
+                             slot_->shape, ")");
+        fresh = slot_->grad == nullptr;
+        if (fresh)
+            slot_->grad = tape_->arena_.template allocate_array<T>(static_cast<std::size_t>(slot_->shape.numel()));
+        if (tape_->in_backward_) tape_->touched_.push_back(slot_);
+        return {static_cast<T*>(slot_->grad), slot_->shape};
+    }
+
     /// The single element of a one-element value; throws ShapeError otherwise.
     /// @throws ShapeError when the value has more than one element.
     /// @throws LifetimeError when the handle is undefined or its tape was rewound since it was made.

@@ -2,6 +2,8 @@
 /// @file
 /// add(a, b) = a + b, elementwise with NumPy broadcasting (a bias [C] or [1,C,1,1] onto [N,C,H,W]).
 
+#include <algorithm>
+
 #include "strata/autograd/tape.hpp"
 #include "strata/core/cpu_features.hpp"
 #include "strata/ops/detail/broadcast.hpp"
@@ -51,8 +53,10 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
                 const index_t n = out.numel();
                 for (const Var<T>* operand : {&a, &b}) {
                     if (!operand->requires_grad()) continue;
-                    T* d = operand->grad().data();
-                    detail::run_for_active_isa([&] { detail::accumulate_loop(g, d, n); });
+                    bool fresh = false;
+                    T* d = operand->grad_for_write(fresh).data();
+                    if (fresh) std::copy_n(g, n, d);  // the first gradient to reach the operand
+                    else detail::run_for_active_isa([&] { detail::accumulate_loop(g, d, n); });
                 }
             });
         return out;

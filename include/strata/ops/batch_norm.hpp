@@ -103,16 +103,20 @@ inline void bn_backward_sums(const T* x, const T* dy, index_t N, index_t stride,
     sum_dy_xc = bn_lane_total(b);
 }
 
-/// dx += k * (dy - mean_dy - xhat * mean_dy_xhat) with xhat = ((x - m_hi) - m_lo) * is, over the channel, in T.
+/// dx += k * (dy - mean_dy - xhat * mean_dy_xhat) with xhat = ((x - m_hi) - m_lo) * is, over the channel, in T
+/// (or, with `overwrite`, dx = that term: dx holds no gradient yet).
 template <class T>
 inline void bn_backward_channel(const T* x, const T* dy, T* __restrict dx, index_t N, index_t stride, index_t S,
-                                T m_hi, T m_lo, T is, T k, T mean_dy, T mean_dy_xhat) {
-    for (index_t n = 0; n < N; ++n)
-        for (index_t s = 0; s < S; ++s) {
-            const index_t i = n * stride + s;
-            const T xhat = ((x[i] - m_hi) - m_lo) * is;
-            dx[i] += k * (dy[i] - mean_dy - xhat * mean_dy_xhat);
-        }
+                                T m_hi, T m_lo, T is, T k, T mean_dy, T mean_dy_xhat, bool overwrite) {
+    for (index_t n = 0; n < N; ++n) {
+        const index_t row = n * stride;
+        if (overwrite)
+            for (index_t s = 0; s < S; ++s)
+                dx[row + s] = k * (dy[row + s] - mean_dy - ((x[row + s] - m_hi) - m_lo) * is * mean_dy_xhat);
+        else
+            for (index_t s = 0; s < S; ++s)
+                dx[row + s] += k * (dy[row + s] - mean_dy - ((x[row + s] - m_hi) - m_lo) * is * mean_dy_xhat);
+    }
 }
 
 /// Whether an optional operand (gamma/beta) is present and needs a gradient.
@@ -247,7 +251,8 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
             const T* px = x.value().data();
             const T* pdy = out.grad().data();
             const T* pg = gamma.defined() ? gamma.value().data() : nullptr;
-            T* pdx = gx ? x.grad().data() : nullptr;
+            bool dx_fresh = false;  // no gradient reached x yet: write dx instead of adding to it
+            T* pdx = gx ? x.grad_for_write(dx_fresh).data() : nullptr;
             T* pdg = gg ? gamma.grad().data() : nullptr;
             T* pdb = gb ? beta.grad().data() : nullptr;
             const index_t M = L.per_channel();
@@ -274,7 +279,7 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
                 const T mean_dy_t = static_cast<T>(mean_dy), mean_dy_xhat_t = static_cast<T>(mean_dy_xhat);
                 detail::run_for_active_isa([&] {
                     detail::bn_backward_channel(px + off, pdy + off, pdx + off, L.N, L.C * L.S, L.S, m_hi, m_lo, is_t,
-                                                k_t, mean_dy_t, mean_dy_xhat_t);
+                                                k_t, mean_dy_t, mean_dy_xhat_t, dx_fresh);
                 });
             });
         });

@@ -19,10 +19,13 @@ inline void relu_forward_loop(const T* x, T* __restrict y, index_t n) {
     for (index_t i = 0; i < n; ++i) y[i] = x[i] < T(0) ? T(0) : x[i];
 }
 
-/// dx[i] += dy[i] where x[i] > 0.
+/// dx[i] += dy[i] where x[i] > 0 (or, with `overwrite`, dx[i] = that term: dx holds no gradient yet).
 template <class T>
-inline void relu_backward_loop(const T* x, const T* dy, T* __restrict dx, index_t n) {
-    for (index_t i = 0; i < n; ++i) dx[i] += x[i] > T(0) ? dy[i] : T(0);
+inline void relu_backward_loop(const T* x, const T* dy, T* __restrict dx, index_t n, bool overwrite) {
+    if (overwrite)
+        for (index_t i = 0; i < n; ++i) dx[i] = x[i] > T(0) ? dy[i] : T(0);
+    else
+        for (index_t i = 0; i < n; ++i) dx[i] += x[i] > T(0) ? dy[i] : T(0);
 }
 
 }  // namespace detail
@@ -43,9 +46,10 @@ Var<T> relu(const Var<T>& x) {
         tape.record("relu", out, [x, out] {
             const T* px = x.value().data();
             const T* dy = out.grad().data();
-            T* dx = x.grad().data();
+            bool fresh = false;
+            T* dx = x.grad_for_write(fresh).data();
             const index_t n = x.numel();
-            detail::run_for_active_isa([&] { detail::relu_backward_loop(px, dy, dx, n); });
+            detail::run_for_active_isa([&] { detail::relu_backward_loop(px, dy, dx, n, fresh); });
         });
     return out;
 }
