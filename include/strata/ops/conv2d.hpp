@@ -218,7 +218,8 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
         T* mine = scratch + thread_index() * per_thread;
         GemmBlocking<T> packing = blocking;
         packing.attach(mine + pad_stride + col_stride + y_stride);
-        // (not through run_for_active_isa: vectorised for AVX-512, the table's gather was 3% slower in inference)
+        // (not through run_for_active_isa: its row copies are memmove calls, and AVX-512's gather of the table
+        // measured no faster)
         const T* col = conv_unfold(px, unfold, n0, count, mine, mine + pad_stride);
         T* y = count == 1 ? py + n0 * Cout * P : mine + pad_stride + col_stride;
         gemm(false, false, Cout, cols, K, wk, K, col, cols, y, cols, false, packing);
