@@ -70,6 +70,21 @@ public:
         bytes_in_use_ = 0;
     }
 
+    /// A point of the arena's fill, to return to with rewind_to().
+    struct Position {
+        std::size_t block, used, in_use;
+    };
+    /// Where the next allocation would start.
+    Position position() const { return Position{current_, used_, bytes_in_use_}; }
+    /// Makes everything allocated since `p` (taken from position() since the last rewind) reusable, last in
+    /// first out: scratch an op needs only while it runs. Pointers handed out after `p` are invalid afterwards;
+    /// the memory stays with the arena.
+    void rewind_to(const Position& p) {
+        current_ = p.block;
+        used_ = p.used;
+        bytes_in_use_ = p.in_use;
+    }
+
     /// Bytes handed out since the last rewind (after rounding to 64).
     std::size_t bytes_in_use() const { return bytes_in_use_; }
     /// Bytes held from the heap.

@@ -185,6 +185,22 @@ public:
         return arena_.allocate_array<T>(static_cast<std::size_t>(n));
     }
 
+    /// For op authors: while a ScratchScope lives, buffer() hands out scratch that its destructor returns to the
+    /// arena, so memory an op needs only while its forward (or its backward) runs is not held for the rest of
+    /// the step. Inside the scope take nothing that must outlive it: no outputs, no buffers saved for backward,
+    /// no first call of Var::grad(), no record(). Scopes nest (last in, first out).
+    class ScratchScope {
+    public:
+        explicit ScratchScope(Tape& tape) : tape_(tape), start_(tape.arena_.position()) {}
+        ScratchScope(const ScratchScope&) = delete;
+        ScratchScope& operator=(const ScratchScope&) = delete;
+        ~ScratchScope() { tape_.arena_.rewind_to(start_); }
+
+    private:
+        Tape& tape_;
+        Arena::Position start_;
+    };
+
     /// True when an op over these inputs must record a node: recording is on and some input needs a gradient.
     template <class... V>
     bool needs_grad(const V&... inputs) const {

@@ -195,8 +195,33 @@ struct ConvForward {
     index_t N, Cout, K, P, image;
 };
 
+/// The row offsets of the column matrix of `plan` read from an image (padded when the plan pads):
+/// row c * taps + a (channel c, active tap a = (i, j)) starts at c * plane + i * plane_w + j.
+inline void conv_row_offsets(const Im2colPlan& plan, std::int32_t* out) {
+    const index_t plane = plan.plane_h * plan.plane_w;
+    for (index_t c = 0; c < plan.g.channels; ++c)
+        for (index_t a = 0; a < plan.taps; ++a) {
+            const index_t i = plan.tap_ids[a] / plan.g.kernel_w, j = plan.tap_ids[a] % plan.g.kernel_w;
+            out[c * plan.taps + a] = static_cast<std::int32_t>(c * plane + i * plan.plane_w + j);
+        }
+}
+
+/// The column offsets of `count` samples' column matrices side by side, the samples' (padded) images
+/// `image_stride` apart: column n * P + oh * Wo + ow at n * image_stride + oh * stride * plane_w + ow * stride.
+inline void conv_col_offsets(const Im2colPlan& plan, index_t count, index_t image_stride, std::int32_t* out) {
+    const Window2d& g = plan.g;
+    for (index_t n = 0; n < count; ++n)
+        for (index_t oh = 0; oh < g.out_h; ++oh)
+            for (index_t ow = 0; ow < g.out_w; ++ow)
+                *out++ = static_cast<std::int32_t>(n * image_stride + oh * g.stride * plan.plane_w + ow * g.stride);
+}
+
 /// The forward of a convolution of `x` [N, Cin, H, W] (geometry `g`) with `w` [Cout, Cin, kh, kw] into `py`
-/// [N, Cout, Ho, Wo], each chunk finished by the epilogue `e` right after its GEMM. Scratch from `tape`.
+/// [N, Cout, Ho, Wo], each chunk finished by the epilogue `e` right after its GEMM. On strata's packed kernels
+/// the weights are packed once for all chunks and the GEMM packs its B operand straight from the (padded)
+/// images through row and column offsets (an implicit GEMM: no column matrix); on the generic kernels each
+/// chunk is unfolded by im2col first. The unfolding plan, the batch split and the weight matrix over the
+/// active taps go to the tape's arena (the backward needs them), all else is scratch released on return.
 template <class T>
 ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, index_t Cout, const Window2d& g,
                               const ConvEpilogue<T>& e, T* py) {
@@ -205,28 +230,57 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
     const index_t K = unfold.rows();
     const ConvBatchPlan plan(N, P, 2.0 * static_cast<double>(N) * static_cast<double>(Cout * K * P));
     const T* wk = conv_active_weight(tape, w, Cout, unfold);
+    const ConvForward<T> result{unfold, plan, wk, N, Cout, K, P, image};
+
+    Tape::ScratchScope scratch_scope(tape);
+    const GemmBlocking<T> blocking(Cout, plan.group * P, K);
+    const index_t y_stride = plan.group > 1 ? conv_scratch_stride<T>(Cout * plan.group * P) : 0;
+    const bool padded = g.padding > 0;
+    const index_t image_stride = padded ? unfold.padded_size() : image;
+    if (blocking.isa() != Isa::generic && plan.group * image_stride < (index_t{1} << 31)) {
+        const PackedA<T> a =
+            gemm_pack_a(false, Cout, K, wk, K, blocking, tape.buffer<T>(blocking.packed_a_size(Cout, K)));
+        std::int32_t* row_off = tape.buffer<std::int32_t>(K);
+        std::int32_t* col_off = tape.buffer<std::int32_t>(plan.group * P);
+        conv_row_offsets(unfold, row_off);
+        conv_col_offsets(unfold, plan.group, image_stride, col_off);
+        const index_t pad_stride = padded ? conv_scratch_stride<T>(plan.group * image_stride) : 0;
+        const index_t per_thread = pad_stride + y_stride + blocking.scratch_size();
+        T* scratch = tape.buffer<T>(plan.threads * per_thread);
+        auto forward_chunk = [&](index_t c) {
+            const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
+            T* mine = scratch + thread_index() * per_thread;
+            GemmBlocking<T> packing = blocking;
+            packing.attach(mine + pad_stride + y_stride);
+            const T* base = px + n0 * image;
+            if (padded) {
+                for (index_t j = 0; j < count; ++j) pad_image(px + (n0 + j) * image, unfold, mine + j * image_stride);
+                base = mine;
+            }
+            T* y = count == 1 ? py + n0 * Cout * P : mine + pad_stride;
+            gemm_offsets(a, cols, OffsetMatrix<T>{base, row_off, col_off}, y, cols, false, packing);
+            run_for_active_isa([&] { conv_finish(y, cols, count, Cout, P, e, n0 * Cout * P, py); });
+        };
+        parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t c) { forward_chunk(c); });
+        return result;
+    }
 
     const index_t pad_stride = conv_scratch_stride<T>(unfold.padded_size());
     const index_t col_stride = conv_scratch_stride<T>(K * plan.group * P);
-    const index_t y_stride = plan.group > 1 ? conv_scratch_stride<T>(Cout * plan.group * P) : 0;
-    const GemmBlocking<T> blocking(Cout, plan.group * P, K);
     const index_t per_thread = pad_stride + col_stride + y_stride + blocking.scratch_size();
     T* scratch = tape.buffer<T>(plan.threads * per_thread);
-
     auto forward_chunk = [&](index_t c) {
         const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
         T* mine = scratch + thread_index() * per_thread;
         GemmBlocking<T> packing = blocking;
         packing.attach(mine + pad_stride + col_stride + y_stride);
-        // (not through run_for_active_isa: its row copies are memmove calls, and AVX-512's gather of the table
-        // measured no faster)
         const T* col = conv_unfold(px, unfold, n0, count, mine, mine + pad_stride);
         T* y = count == 1 ? py + n0 * Cout * P : mine + pad_stride + col_stride;
         gemm(false, false, Cout, cols, K, wk, K, col, cols, y, cols, false, packing);
         run_for_active_isa([&] { conv_finish(y, cols, count, Cout, P, e, n0 * Cout * P, py); });
     };
     parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t c) { forward_chunk(c); });
-    return ConvForward<T>{unfold, plan, wk, N, Cout, K, P, image};
+    return result;
 }
 
 /// The input and weight gradients of a convolution whose forward was `f`, for the output gradient `dy`
@@ -243,6 +297,7 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
     T* dx = need_dx ? x.grad().data() : nullptr;
     T* dw = need_dw ? weight.grad().data() : nullptr;
     const index_t cols_max = plan.group * P;
+    Tape::ScratchScope scratch_scope(tape);
     // Per-thread scratch: [weight-gradient partial] [padded image] [col] [dcol] [gathered dY] [packing].
     const bool partial_dw = need_dw && (plan.threads > 1 || !unfold.all_taps());
     const index_t dw_stride = partial_dw ? conv_scratch_stride<T>(Cout * K) : 0;

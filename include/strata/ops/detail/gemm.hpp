@@ -19,6 +19,7 @@
 #include "strata/core/shape.hpp"
 #include "strata/ops/detail/gemm_kernels_avx2.hpp"
 #include "strata/ops/detail/gemm_kernels_avx512.hpp"
+#include "strata/ops/detail/offset_matrix.hpp"
 
 namespace strata::detail {
 
@@ -97,12 +98,35 @@ public:
         packed_b_ = scratch + gemm_impl::whole_lines<T>(blocks_.mc * blocks_.kc);
     }
 
+    /// Elements of the buffer gemm_pack_a() fills for an [m x k] op(A): whole register-tile panels of rows,
+    /// k deep. 0 on the generic kernels, which have no prepacked form.
+    index_t packed_a_size(index_t m, index_t k) const {
+        if (isa_ == Isa::generic) return 0;
+        const index_t mr = isa_ == Isa::avx512 ? avx512_mr() : avx2_mr();
+        return gemm_impl::whole_lines<T>((m + mr - 1) / mr * mr * k);
+    }
+
     /// strata's packed kernels' blocks (unused by the generic kernels).
     const gemm_impl::PackedBlocks& blocks() const { return blocks_; }
     T* packed_a() const { return packed_a_; }
     T* packed_b() const { return packed_b_; }
 
 private:
+    static constexpr index_t avx512_mr() {
+#if STRATA_X86_KERNELS
+        return avx512::Simd<T>::mr;
+#else
+        return 1;
+#endif
+    }
+    static constexpr index_t avx2_mr() {
+#if STRATA_X86_KERNELS
+        return avx2::Simd<T>::mr;
+#else
+        return 1;
+#endif
+    }
+
     Isa isa_;
     gemm_impl::PackedBlocks blocks_{};
     T* packed_a_ = nullptr;
@@ -168,6 +192,56 @@ void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, const T* 
     else if (!trans_a && trans_b) gemm_impl::run<R, C>(m, n, k, a, lda, b, ldb, c, ldc, blocking);
     else if (trans_a && !trans_b) gemm_impl::run<C, R>(m, n, k, a, lda, b, ldb, c, ldc, blocking);
     else gemm_impl::run<C, C>(m, n, k, a, lda, b, ldb, c, ldc, blocking);
+}
+
+/// An op(A) packed once by gemm_pack_a() for many products with it (a convolution's weights, shared by its
+/// sample groups and threads).
+template <class T>
+struct PackedA {
+    const T* data = nullptr;
+    index_t m = 0, k = 0;
+};
+
+/// Packs op(A) [m x k] (A row-major [m x k], rows `lda` apart, or [k x m] when `trans_a`) into `out`
+/// (blocking.packed_a_size(m, k) elements, 64-byte aligned) for gemm_offsets() with the same blocking, or one
+/// computed for the same ISA and depth. The blocking must be for strata's packed kernels (not Isa::generic).
+/// Does not throw, does not allocate.
+template <class T>
+PackedA<T> gemm_pack_a(bool trans_a, index_t m, index_t k, const T* a, index_t lda, const GemmBlocking<T>& blocking,
+                       T* out) {
+#if STRATA_X86_KERNELS
+    if (blocking.isa() == Isa::avx512) avx512::pack_a_all(trans_a, a, lda, m, k, blocking.blocks().kc, out);
+    else if (blocking.isa() == Isa::avx2) avx2::pack_a_all(trans_a, a, lda, m, k, blocking.blocks().kc, out);
+#else
+    (void)trans_a, (void)a, (void)lda, (void)blocking, (void)out;
+#endif
+    return PackedA<T>{out, m, k};
+}
+
+/// C [a.m x n] (row-major, rows `ldc` apart) = A B, or += when `accumulate`, with A from gemm_pack_a() and B
+/// [a.k x n] an OffsetMatrix (a convolution's column matrix read from its image: no im2col pass). The
+/// blocking must be the one A was packed with (strata's packed kernels) with its B buffer attached. Does not
+/// throw, does not allocate.
+template <class T>
+void gemm_offsets(const PackedA<T>& a, index_t n, const OffsetMatrix<T>& b, T* c, index_t ldc, bool accumulate,
+                  GemmBlocking<T>& blocking) {
+    if (a.m == 0 || n == 0) return;
+    if (a.k == 0) {
+        if (!accumulate)
+            for (index_t i = 0; i < a.m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+        return;
+    }
+#if STRATA_X86_KERNELS
+    const gemm_impl::PackedBlocks& blocks = blocking.blocks();
+    if (blocking.isa() == Isa::avx512)
+        avx512::gemm_offsets(a.m, n, a.k, a.data, b, c, ldc, accumulate, blocks.mc, blocks.kc, blocks.nc,
+                             blocking.packed_b());
+    else if (blocking.isa() == Isa::avx2)
+        avx2::gemm_offsets(a.m, n, a.k, a.data, b, c, ldc, accumulate, blocks.mc, blocks.kc, blocks.nc,
+                           blocking.packed_b());
+#else
+    (void)b, (void)c, (void)ldc, (void)accumulate, (void)blocking;
+#endif
 }
 
 /// Multiply-adds from which gemm_with_scratch threads a product (when more than one thread is available):

@@ -133,6 +133,161 @@ STRATA_KERNEL_TARGET void micro_kernel(index_t depth, const T* ap, const T* bp, 
     }
 }
 
+/// Where the lanes of one vector of a packed B panel come from when op(B) is an OffsetMatrix. Its offsets are
+/// separable (row offset + column offset), so the pattern is the same on every depth row of the panel and is
+/// worked out once per panel: one contiguous load, a few masked contiguous loads (runs of consecutive
+/// offsets, e.g. the output rows of a stride-1 convolution), or a masked gather.
+template <class T>
+struct LaneSource {
+    using S = Simd<T>;
+    using V = typename S::vec;
+    static constexpr int W = S::width, R = S::max_runs > 0 ? S::max_runs : 1;
+    enum Kind { empty, contiguous, runs, gather } kind = empty;
+    std::int32_t first = 0;  ///< contiguous: the offset of lane 0
+    int run_count = 0;
+    std::int32_t run_shift[R] = {};  ///< runs: lane l of run r reads row[run_shift[r] + l]
+    typename S::lane_mask run_mask[R];
+    typename S::index_vec index;  ///< gather: the offsets, 0 past `valid` lanes
+    typename S::lane_mask valid;
+
+    /// Plans a vector whose first `n` lanes (0 <= n <= W) read offsets off[0 .. n); the others are zero.
+    STRATA_KERNEL_TARGET void plan(const std::int32_t* off, int n) {
+        if (n == 0) {
+            kind = empty;
+            return;
+        }
+        int breaks = 0;
+        for (int l = 1; l < n; ++l) breaks += off[l] != off[l - 1] + 1;
+        if (n == W && breaks == 0) {
+            kind = contiguous;
+            first = off[0];
+            return;
+        }
+        if constexpr (S::max_runs > 0) {
+            if (breaks < S::max_runs) {
+                kind = runs;
+                run_count = 0;
+                int start = 0;
+                for (int l = 1; l <= n; ++l)
+                    if (l == n || off[l] != off[l - 1] + 1) {
+                        run_mask[run_count] = S::lanes(start, l);
+                        run_shift[run_count] = off[start] - start;
+                        ++run_count;
+                        start = l;
+                    }
+                return;
+            }
+        }
+        kind = gather;
+        std::int32_t lanes[W];
+        for (int l = 0; l < W; ++l) lanes[l] = l < n ? off[l] : 0;
+        index = S::load_index(lanes);
+        valid = S::lanes(0, n);
+    }
+
+    /// The vector of row `row` (the operand's base plus the row's offset).
+    STRATA_KERNEL_TARGET V load(const T* row) const {
+        switch (kind) {
+            case contiguous: return S::loadu(row + first);
+            case runs:
+                if constexpr (S::max_runs > 0) {
+                    V v = S::zero();
+                    for (int r = 0; r < run_count; ++r) v = S::load_lanes(v, run_mask[r], row + run_shift[r]);
+                    return v;
+                }
+                return S::zero();
+            case gather: return S::gather(row, index, valid);
+            default: return S::zero();
+        }
+    }
+};
+
+/// pack_b() for op(B) given by offsets: op(B)[row0 .. row0+depth, col0 .. col0+cols] into panels of NR
+/// columns (columns past the end are zero).
+template <class T>
+STRATA_KERNEL_TARGET void pack_b_offsets(const OffsetMatrix<T>& b, index_t row0, index_t depth, index_t col0,
+                                         index_t cols, T* out) {
+    using S = Simd<T>;
+    constexpr index_t W = S::width, NV = S::nv, NR = NV * W;
+    for (index_t j = 0; j < cols; j += NR) {
+        T* panel = out + j * depth;
+        LaneSource<T> lanes[NV];
+#pragma GCC unroll 4
+        for (index_t v = 0; v < NV; ++v) {
+            const index_t first = j + v * W;
+            const index_t n = std::max<index_t>(0, std::min<index_t>(W, cols - first));
+            lanes[v].plan(b.col_off + col0 + std::min(first, cols), static_cast<int>(n));
+        }
+        const std::int32_t* row_off = b.row_off + row0;
+        for (index_t p = 0; p < depth; ++p) {
+            const T* row = b.base + row_off[p];
+#pragma GCC unroll 4
+            for (index_t v = 0; v < NV; ++v) S::store(panel + p * NR + v * W, lanes[v].load(row));
+        }
+    }
+}
+
+/// The B operands gemm_blocks() packs: a dense row-major matrix (or its transpose), or an OffsetMatrix.
+template <class T>
+struct DenseB {
+    bool trans;
+    const T* b;
+    index_t ldb;
+    STRATA_KERNEL_TARGET void pack(index_t row0, index_t depth, index_t col0, index_t cols, T* out) const {
+        pack_b(trans, b, ldb, row0, depth, col0, cols, out);
+    }
+};
+
+template <class T>
+struct OffsetB {
+    const OffsetMatrix<T>& b;
+    STRATA_KERNEL_TARGET void pack(index_t row0, index_t depth, index_t col0, index_t cols, T* out) const {
+        pack_b_offsets(b, row0, depth, col0, cols, out);
+    }
+};
+
+/// Packs all of op(A) [m x k] once, for products that share it (pack_a's panels, depth block after depth
+/// block of kc_max): the block of depth block pc and row block ic is at out + pc * roundup(m, MR) + ic * kc.
+/// `out` holds roundup(m, MR) * k elements.
+template <class T>
+STRATA_KERNEL_TARGET void pack_a_all(bool trans, const T* a, index_t lda, index_t m, index_t k, index_t kc_max,
+                                     T* out) {
+    constexpr index_t MR = Simd<T>::mr;
+    const index_t rows = (m + MR - 1) / MR * MR;
+    for (index_t pc = 0; pc < k; pc += kc_max) pack_a(trans, a, lda, 0, m, pc, std::min(kc_max, k - pc), out + pc * rows);
+}
+
+/// The blocked product behind gemm() and gemm_offsets(): C [m x n] = (or +=) op(A) op(B), with op(A) either
+/// packed here block by block (`prepacked_a` null) or taken from pack_a_all()'s `prepacked_a` (built with the
+/// same kc_max), and op(B)'s blocks packed by `b`.
+template <class T, class PackB>
+STRATA_KERNEL_TARGET void gemm_blocks(bool trans_a, index_t m, index_t n, index_t k, const T* a, index_t lda,
+                                      const T* prepacked_a, const PackB& b, T* c, index_t ldc, bool accumulate,
+                                      index_t mc_max, index_t kc_max, index_t nc_max, T* packed_a, T* packed_b) {
+    constexpr index_t MR = Simd<T>::mr, NR = Simd<T>::nv * Simd<T>::width;
+    const index_t a_rows = (m + MR - 1) / MR * MR;
+    for (index_t jc = 0; jc < n; jc += nc_max) {
+        const index_t nc = std::min(nc_max, n - jc);
+        for (index_t pc = 0; pc < k; pc += kc_max) {
+            const index_t kc = std::min(kc_max, k - pc);
+            const bool overwrite = pc == 0 && !accumulate;
+            b.pack(pc, kc, jc, nc, packed_b);
+            for (index_t ic = 0; ic < m; ic += mc_max) {
+                const index_t mc = std::min(mc_max, m - ic);
+                const T* ap = packed_a;
+                if (prepacked_a) ap = prepacked_a + pc * a_rows + ic * kc;
+                else pack_a(trans_a, a, lda, ic, mc, pc, kc, packed_a);
+                for (index_t jr = 0; jr < nc; jr += NR) {
+                    const index_t cols = std::min(NR, nc - jr);
+                    for (index_t ir = 0; ir < mc; ir += MR)
+                        micro_kernel(kc, ap + ir * kc, packed_b + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc,
+                                     std::min(MR, mc - ir), cols, overwrite);
+                }
+            }
+        }
+    }
+}
+
 /// C [m x n] (row-major, rows `ldc` apart) = op(A) op(B), or += when `accumulate`, as in detail::gemm();
 /// k >= 1. `packed` holds mc_max * kc_max + kc_max * nc_max elements, 64-byte aligned, the first part for
 /// A's block, the second (at `packed_b`) for B's; mc_max is a multiple of Simd<T>::mr, nc_max of its NR.
@@ -140,23 +295,16 @@ template <class T>
 STRATA_KERNEL_TARGET void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, const T* a, index_t lda,
                                const T* b, index_t ldb, T* c, index_t ldc, bool accumulate, index_t mc_max,
                                index_t kc_max, index_t nc_max, T* packed_a, T* packed_b) {
-    constexpr index_t MR = Simd<T>::mr, NR = Simd<T>::nv * Simd<T>::width;
-    for (index_t jc = 0; jc < n; jc += nc_max) {
-        const index_t nc = std::min(nc_max, n - jc);
-        for (index_t pc = 0; pc < k; pc += kc_max) {
-            const index_t kc = std::min(kc_max, k - pc);
-            const bool overwrite = pc == 0 && !accumulate;
-            pack_b(trans_b, b, ldb, pc, kc, jc, nc, packed_b);
-            for (index_t ic = 0; ic < m; ic += mc_max) {
-                const index_t mc = std::min(mc_max, m - ic);
-                pack_a(trans_a, a, lda, ic, mc, pc, kc, packed_a);
-                for (index_t jr = 0; jr < nc; jr += NR) {
-                    const index_t cols = std::min(NR, nc - jr);
-                    for (index_t ir = 0; ir < mc; ir += MR)
-                        micro_kernel(kc, packed_a + ir * kc, packed_b + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc,
-                                     std::min(MR, mc - ir), cols, overwrite);
-                }
-            }
-        }
-    }
+    gemm_blocks(trans_a, m, n, k, a, lda, static_cast<const T*>(nullptr), DenseB<T>{trans_b, b, ldb}, c, ldc,
+                accumulate, mc_max, kc_max, nc_max, packed_a, packed_b);
+}
+
+/// C [m x n] = (or +=) A B with A [m x k] prepacked by pack_a_all() (same kc_max) and B [k x n] an
+/// OffsetMatrix; k >= 1. `packed_b` holds kc_max * nc_max elements, 64-byte aligned.
+template <class T>
+STRATA_KERNEL_TARGET void gemm_offsets(index_t m, index_t n, index_t k, const T* prepacked_a, const OffsetMatrix<T>& b,
+                                       T* c, index_t ldc, bool accumulate, index_t mc_max, index_t kc_max,
+                                       index_t nc_max, T* packed_b) {
+    gemm_blocks(false, m, n, k, static_cast<const T*>(nullptr), 0, prepacked_a, OffsetB<T>{b}, c, ldc, accumulate,
+                mc_max, kc_max, nc_max, static_cast<T*>(nullptr), packed_b);
 }

@@ -11,7 +11,10 @@
 
 #include <algorithm>
 
+#include <cstdint>
+
 #include "strata/core/shape.hpp"
+#include "strata/ops/detail/offset_matrix.hpp"
 
 #define STRATA_KERNEL_TARGET \
     STRATA_TARGET_AVX2 inline
@@ -34,6 +37,23 @@ struct Simd<float> {
     STRATA_KERNEL_TARGET static vec set1(float x) { return _mm256_set1_ps(x); }
     STRATA_KERNEL_TARGET static vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
     STRATA_KERNEL_TARGET static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
+    // Lane-wise loads for operands given by offsets (pack_b_offsets): no masked contiguous loads on AVX2
+    // (max_runs 0), a masked gather for every vector that is not one contiguous run.
+    using index_vec = __m256i;
+    using lane_mask = __m256;
+    static constexpr int max_runs = 0;
+    STRATA_KERNEL_TARGET static index_vec load_index(const std::int32_t* p) {
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    }
+    STRATA_KERNEL_TARGET static lane_mask lanes(int first, int end) {
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i in = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(first), lane),
+                                               _mm256_cmpgt_epi32(_mm256_set1_epi32(end), lane));
+        return _mm256_castsi256_ps(in);
+    }
+    STRATA_KERNEL_TARGET static vec gather(const float* base, index_vec idx, lane_mask m) {
+        return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, idx, m, 4);
+    }
     /// dst row p (rows `dld` apart) = column p of the width x width block at src (rows `ld` apart).
     STRATA_KERNEL_TARGET static void transpose(const float* src, index_t ld, float* dst, index_t dld) {
         __m256 r[8], t[8], u[8];
@@ -72,6 +92,21 @@ struct Simd<double> {
     STRATA_KERNEL_TARGET static vec set1(double x) { return _mm256_set1_pd(x); }
     STRATA_KERNEL_TARGET static vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_pd(a, b, c); }
     STRATA_KERNEL_TARGET static vec add(vec a, vec b) { return _mm256_add_pd(a, b); }
+    using index_vec = __m128i;
+    using lane_mask = __m256d;
+    static constexpr int max_runs = 0;
+    STRATA_KERNEL_TARGET static index_vec load_index(const std::int32_t* p) {
+        return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    }
+    STRATA_KERNEL_TARGET static lane_mask lanes(int first, int end) {
+        const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
+        const __m256i in = _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_set1_epi64x(first), lane),
+                                               _mm256_cmpgt_epi64(_mm256_set1_epi64x(end), lane));
+        return _mm256_castsi256_pd(in);
+    }
+    STRATA_KERNEL_TARGET static vec gather(const double* base, index_vec idx, lane_mask m) {
+        return _mm256_mask_i32gather_pd(_mm256_setzero_pd(), base, idx, m, 8);
+    }
     /// dst row p (rows `dld` apart) = column p of the width x width block at src (rows `ld` apart).
     STRATA_KERNEL_TARGET static void transpose(const double* src, index_t ld, double* dst, index_t dld) {
         const __m256d r0 = _mm256_loadu_pd(src), r1 = _mm256_loadu_pd(src + ld);

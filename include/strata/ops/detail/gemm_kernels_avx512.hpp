@@ -11,7 +11,10 @@
 
 #include <algorithm>
 
+#include <cstdint>
+
 #include "strata/core/shape.hpp"
+#include "strata/ops/detail/offset_matrix.hpp"
 
 #define STRATA_KERNEL_TARGET \
     STRATA_TARGET_AVX512 inline
@@ -34,6 +37,21 @@ struct Simd<float> {
     STRATA_KERNEL_TARGET static vec set1(float x) { return _mm512_set1_ps(x); }
     STRATA_KERNEL_TARGET static vec fmadd(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
     STRATA_KERNEL_TARGET static vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
+    // Lane-wise loads for operands given by offsets (pack_b_offsets): index vectors, lane masks, a masked
+    // gather, and a masked contiguous load (up to max_runs of them fill one vector).
+    using index_vec = __m512i;
+    using lane_mask = __mmask16;
+    static constexpr int max_runs = 4;
+    STRATA_KERNEL_TARGET static index_vec load_index(const std::int32_t* p) { return _mm512_loadu_si512(p); }
+    STRATA_KERNEL_TARGET static lane_mask lanes(int first, int end) {
+        return static_cast<lane_mask>(((1u << end) - 1u) & ~((1u << first) - 1u));
+    }
+    STRATA_KERNEL_TARGET static vec gather(const float* base, index_vec idx, lane_mask m) {
+        return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, base, 4);
+    }
+    STRATA_KERNEL_TARGET static vec load_lanes(vec v, lane_mask m, const float* p) {
+        return _mm512_mask_loadu_ps(v, m, p);
+    }
     /// dst row p (rows `dld` apart) = column p of the width x width block at src (rows `ld` apart).
     /// (The zero-masked forms of the shuffles with a full mask: the plain ones make GCC 12 warn about the
     /// undefined vector they merge into.)
@@ -81,6 +99,21 @@ struct Simd<double> {
     STRATA_KERNEL_TARGET static vec set1(double x) { return _mm512_set1_pd(x); }
     STRATA_KERNEL_TARGET static vec fmadd(vec a, vec b, vec c) { return _mm512_fmadd_pd(a, b, c); }
     STRATA_KERNEL_TARGET static vec add(vec a, vec b) { return _mm512_add_pd(a, b); }
+    using index_vec = __m256i;
+    using lane_mask = __mmask8;
+    static constexpr int max_runs = 4;
+    STRATA_KERNEL_TARGET static index_vec load_index(const std::int32_t* p) {
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    }
+    STRATA_KERNEL_TARGET static lane_mask lanes(int first, int end) {
+        return static_cast<lane_mask>(((1u << end) - 1u) & ~((1u << first) - 1u));
+    }
+    STRATA_KERNEL_TARGET static vec gather(const double* base, index_vec idx, lane_mask m) {
+        return _mm512_mask_i32gather_pd(_mm512_setzero_pd(), m, idx, base, 8);
+    }
+    STRATA_KERNEL_TARGET static vec load_lanes(vec v, lane_mask m, const double* p) {
+        return _mm512_mask_loadu_pd(v, m, p);
+    }
     /// dst row p (rows `dld` apart) = column p of the width x width block at src (rows `ld` apart).
     STRATA_KERNEL_TARGET static void transpose(const double* src, index_t ld, double* dst, index_t dld) {
         constexpr __mmask8 all8 = 0xFF;
