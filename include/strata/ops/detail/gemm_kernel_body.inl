@@ -25,6 +25,17 @@ STRATA_KERNEL_TARGET void pack_a(bool trans, const T* a, index_t lda, index_t ro
         const index_t valid = std::min(MR, rows - r);
         T* panel = out + r * depth;
         if (!trans) {
+            if constexpr (Simd<T>::transposes_a_panels) {
+                if (valid == MR) {  // 8 x 8 blocks transposed in registers, the last columns one by one
+                    static_assert(MR == 8, "transpose_a_panel handles 8 rows");
+                    const T* src = a + (row0 + r) * lda + col0;
+                    index_t p = 0;
+                    for (; p + 8 <= depth; p += 8) Simd<T>::transpose_a_panel(src + p, lda, panel + p * MR);
+                    for (; p < depth; ++p)
+                        for (index_t i = 0; i < MR; ++i) panel[p * MR + i] = src[i * lda + p];
+                    continue;
+                }
+            }
             for (index_t i = 0; i < valid; ++i) {
                 const T* src = a + (row0 + r + i) * lda + col0;
                 for (index_t p = 0; p < depth; ++p) panel[p * MR + i] = src[p];

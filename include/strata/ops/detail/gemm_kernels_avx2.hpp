@@ -42,6 +42,7 @@ struct Simd<float> {
     using index_vec = __m256i;
     using lane_mask = __m256;
     static constexpr int max_runs = 0;
+    static constexpr bool transposes_a_panels = false;  // mr = 6: pack_a copies element by element
     STRATA_KERNEL_TARGET static index_vec load_index(const std::int32_t* p) {
         return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     }
@@ -95,6 +96,7 @@ struct Simd<double> {
     using index_vec = __m128i;
     using lane_mask = __m256d;
     static constexpr int max_runs = 0;
+    static constexpr bool transposes_a_panels = false;  // mr = 6: pack_a copies element by element
     STRATA_KERNEL_TARGET static index_vec load_index(const std::int32_t* p) {
         return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     }

@@ -42,6 +42,31 @@ struct Simd<float> {
     using index_vec = __m512i;
     using lane_mask = __mmask16;
     static constexpr int max_runs = 4;
+    /// pack_a's full panels: mr (= 8) rows of 8 columns at src (rows `ld` apart) into dst as 8 groups of the
+    /// 8 rows' values (dst[p * 8 + i] = src[i * ld + p]), transposed in 256-bit registers.
+    static constexpr bool transposes_a_panels = true;
+    STRATA_KERNEL_TARGET static void transpose_a_panel(const float* src, index_t ld, float* dst) {
+        __m256 r[8], t[8], u[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ld);
+#pragma GCC unroll 4
+        for (int i = 0; i < 8; i += 2) {
+            t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+            t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+        }
+#pragma GCC unroll 2
+        for (int g = 0; g < 8; g += 4) {
+            u[g] = _mm256_shuffle_ps(t[g], t[g + 2], 0x44);
+            u[g + 1] = _mm256_shuffle_ps(t[g], t[g + 2], 0xEE);
+            u[g + 2] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+            u[g + 3] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
+        }
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+            _mm256_storeu_ps(dst + k * 8, _mm256_permute2f128_ps(u[k], u[4 + k], 0x20));
+            _mm256_storeu_ps(dst + (k + 4) * 8, _mm256_permute2f128_ps(u[k], u[4 + k], 0x31));
+        }
+    }
     STRATA_KERNEL_TARGET static index_vec load_index(const std::int32_t* p) { return _mm512_loadu_si512(p); }
     STRATA_KERNEL_TARGET static lane_mask lanes(int first, int end) {
         return static_cast<lane_mask>(((1u << end) - 1u) & ~((1u << first) - 1u));
@@ -102,6 +127,11 @@ struct Simd<double> {
     using index_vec = __m256i;
     using lane_mask = __mmask8;
     static constexpr int max_runs = 4;
+    /// pack_a's full panels: mr (= 8 = width) rows of 8 columns, transposed by transpose() below.
+    static constexpr bool transposes_a_panels = true;
+    STRATA_KERNEL_TARGET static void transpose_a_panel(const double* src, index_t ld, double* dst) {
+        transpose(src, ld, dst, 8);
+    }
     STRATA_KERNEL_TARGET static index_vec load_index(const std::int32_t* p) {
         return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     }
