@@ -15,6 +15,7 @@
 #include "strata/ops/add.hpp"
 #include "strata/ops/conv2d.hpp"
 #include "support/fixture.hpp"
+#include "support/isa_scope.hpp"
 
 using namespace strata;
 using strata::test::random_tensor;
@@ -159,7 +160,7 @@ TEST_CASE("im2col and col2im are adjoint, and im2col reads the right cells", "[o
     CHECK(strata::detail::Im2colPlan(strata::detail::Window2d(2, 1, 1, 3, 3, 1, 1), table.data()).taps == 1);  // centre only
 }
 
-TEST_CASE("conv2d matches a direct convolution, forward and backward", "[ops][conv2d]") {
+TEST_CASE("conv2d matches a direct convolution, forward and backward, on every ISA", "[ops][conv2d][isa]") {
     struct Case {
         Shape x, w;
         index_t stride, padding;
@@ -174,6 +175,8 @@ TEST_CASE("conv2d matches a direct convolution, forward and backward", "[ops][co
         {{5, 4, 1, 1}, {3, 4, 3, 3}, 1, 1, true},  {{4, 3, 2, 2}, {5, 3, 3, 3}, 2, 1, false},
         {{2, 2, 1, 1}, {3, 2, 1, 1}, 5, 2, true},  // the only window sees padding alone: output = bias
         {{2, 3, 13, 14}, {4, 3, 3, 3}, 1, 1, true},  {{3, 2, 5, 16}, {3, 2, 2, 3}, 1, 0, false},  // by rows
+        {{2, 2, 30, 40}, {3, 2, 3, 3}, 1, 1, false},  // more columns than one GEMM column block
+        {{2, 2, 6, 6}, {200, 2, 3, 3}, 1, 1, true},   // more output channels than one GEMM row block
     };
     std::uint64_t seed = 100;
     for (const Case& k : cases) {
@@ -182,12 +185,20 @@ TEST_CASE("conv2d matches a direct convolution, forward and backward", "[ops][co
         const NaiveConv probe(x, w, nullptr, k.stride, k.padding, nullptr);
         const Tensor<double> dy = random_tensor(probe.y.shape(), ++seed);
         const NaiveConv ref(x, w, k.bias ? &b : nullptr, k.stride, k.padding, &dy);
-        const ConvRun<double> got(x, w, k.bias ? &b : nullptr, {k.stride, k.padding}, dy);
         INFO("input " << k.x << " weight " << k.w << " stride " << k.stride << " padding " << k.padding);
-        CHECK(test::max_rel_diff(got.y, ref.y) < 1e-12);
-        CHECK(test::max_rel_diff(got.dx, ref.dx) < 1e-12);
-        CHECK(test::max_rel_diff(got.dw, ref.dw) < 1e-12);
-        if (k.bias) CHECK(test::max_rel_diff(got.db, ref.db) < 1e-12);
+        for (const Isa isa : test::available_isas()) {  // im2col + GEMM (generic), implicit GEMM (packed kernels)
+            test::IsaScope scope(isa);
+            INFO("isa " << isa_name(isa));
+            const ConvRun<double> got(x, w, k.bias ? &b : nullptr, {k.stride, k.padding}, dy);
+            CHECK(test::max_rel_diff(got.y, ref.y) < 1e-12);
+            CHECK(test::max_rel_diff(got.dx, ref.dx) < 1e-12);
+            CHECK(test::max_rel_diff(got.dw, ref.dw) < 1e-12);
+            if (k.bias) CHECK(test::max_rel_diff(got.db, ref.db) < 1e-12);
+            const ConvRun<float> single(x, w, k.bias ? &b : nullptr, {k.stride, k.padding}, dy);
+            CHECK(test::max_rel_diff(single.y, ref.y) < 1e-5);
+            CHECK(test::max_rel_diff(single.dx, ref.dx) < 1e-5);
+            CHECK(test::max_rel_diff(single.dw, ref.dw) < 1e-5);
+        }
     }
 }
 

@@ -218,30 +218,51 @@ PackedA<T> gemm_pack_a(bool trans_a, index_t m, index_t k, const T* a, index_t l
     return PackedA<T>{out, m, k};
 }
 
+namespace gemm_impl {
+
+template <class T>
+void run_offsets(bool trans_a, index_t m, index_t n, index_t k, const T* a, index_t lda, const T* prepacked_a,
+                 const OffsetMatrix<T>& b, T* c, index_t ldc, bool accumulate, GemmBlocking<T>& blocking) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        if (!accumulate)
+            for (index_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+        return;
+    }
+#if STRATA_X86_KERNELS
+    const PackedBlocks& blocks = blocking.blocks();
+    if (blocking.isa() == Isa::avx512)
+        avx512::gemm_offsets(trans_a, m, n, k, a, lda, prepacked_a, b, c, ldc, accumulate, blocks.mc, blocks.kc,
+                             blocks.nc, blocking.packed_a(), blocking.packed_b());
+    else if (blocking.isa() == Isa::avx2)
+        avx2::gemm_offsets(trans_a, m, n, k, a, lda, prepacked_a, b, c, ldc, accumulate, blocks.mc, blocks.kc,
+                           blocks.nc, blocking.packed_a(), blocking.packed_b());
+#else
+    (void)trans_a, (void)a, (void)lda, (void)prepacked_a, (void)b, (void)blocking;
+#endif
+}
+
+}  // namespace gemm_impl
+
 /// C [a.m x n] (row-major, rows `ldc` apart) = A B, or += when `accumulate`, with A from gemm_pack_a() and B
 /// [a.k x n] an OffsetMatrix (a convolution's column matrix read from its image: no im2col pass). The
-/// blocking must be the one A was packed with (strata's packed kernels) with its B buffer attached. Does not
+/// blocking must be the one A was packed with (strata's packed kernels) with its buffers attached. Does not
 /// throw, does not allocate.
 template <class T>
 void gemm_offsets(const PackedA<T>& a, index_t n, const OffsetMatrix<T>& b, T* c, index_t ldc, bool accumulate,
                   GemmBlocking<T>& blocking) {
-    if (a.m == 0 || n == 0) return;
-    if (a.k == 0) {
-        if (!accumulate)
-            for (index_t i = 0; i < a.m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
-        return;
-    }
-#if STRATA_X86_KERNELS
-    const gemm_impl::PackedBlocks& blocks = blocking.blocks();
-    if (blocking.isa() == Isa::avx512)
-        avx512::gemm_offsets(a.m, n, a.k, a.data, b, c, ldc, accumulate, blocks.mc, blocks.kc, blocks.nc,
-                             blocking.packed_b());
-    else if (blocking.isa() == Isa::avx2)
-        avx2::gemm_offsets(a.m, n, a.k, a.data, b, c, ldc, accumulate, blocks.mc, blocks.kc, blocks.nc,
-                           blocking.packed_b());
-#else
-    (void)b, (void)c, (void)ldc, (void)accumulate, (void)blocking;
-#endif
+    gemm_impl::run_offsets(false, a.m, n, a.k, static_cast<const T*>(nullptr), 0, a.data, b, c, ldc, accumulate,
+                           blocking);
+}
+
+/// C [m x n] = op(A) B, or += when `accumulate`: gemm() with B [k x n] an OffsetMatrix (e.g. the transposed
+/// column matrix of a convolution's weight gradient, read from its images). A is row-major [m x k] (rows `lda`
+/// apart), or [k x m] when `trans_a`. The blocking must be for strata's packed kernels, computed for a product
+/// at least this large, with its buffers attached. Does not throw, does not allocate.
+template <class T>
+void gemm_offsets(bool trans_a, index_t m, index_t n, index_t k, const T* a, index_t lda, const OffsetMatrix<T>& b,
+                  T* c, index_t ldc, bool accumulate, GemmBlocking<T>& blocking) {
+    gemm_impl::run_offsets(trans_a, m, n, k, a, lda, static_cast<const T*>(nullptr), b, c, ldc, accumulate, blocking);
 }
 
 /// Multiply-adds from which gemm_with_scratch threads a product (when more than one thread is available):

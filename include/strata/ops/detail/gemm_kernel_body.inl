@@ -310,12 +310,14 @@ STRATA_KERNEL_TARGET void gemm(bool trans_a, bool trans_b, index_t m, index_t n,
                 accumulate, mc_max, kc_max, nc_max, packed_a, packed_b);
 }
 
-/// C [m x n] = (or +=) A B with A [m x k] prepacked by pack_a_all() (same kc_max) and B [k x n] an
-/// OffsetMatrix; k >= 1. `packed_b` holds kc_max * nc_max elements, 64-byte aligned.
+/// C [m x n] = (or +=) op(A) B with B [k x n] an OffsetMatrix, and op(A) [m x k] either prepacked by
+/// pack_a_all() (same kc_max; `a` unused) or, when `prepacked_a` is null, packed here from `a` block by block
+/// into `packed_a`; k >= 1. `packed_b` holds kc_max * nc_max elements, 64-byte aligned.
 template <class T>
-STRATA_KERNEL_TARGET void gemm_offsets(index_t m, index_t n, index_t k, const T* prepacked_a, const OffsetMatrix<T>& b,
-                                       T* c, index_t ldc, bool accumulate, index_t mc_max, index_t kc_max,
-                                       index_t nc_max, T* packed_b) {
-    gemm_blocks(false, m, n, k, static_cast<const T*>(nullptr), 0, prepacked_a, OffsetB<T>{b}, c, ldc, accumulate,
-                mc_max, kc_max, nc_max, static_cast<T*>(nullptr), packed_b);
+STRATA_KERNEL_TARGET void gemm_offsets(bool trans_a, index_t m, index_t n, index_t k, const T* a, index_t lda,
+                                       const T* prepacked_a, const OffsetMatrix<T>& b, T* c, index_t ldc,
+                                       bool accumulate, index_t mc_max, index_t kc_max, index_t nc_max, T* packed_a,
+                                       T* packed_b) {
+    gemm_blocks(trans_a, m, n, k, a, lda, prepacked_a, OffsetB<T>{b}, c, ldc, accumulate, mc_max, kc_max, nc_max,
+                packed_a, packed_b);
 }
