@@ -1,7 +1,9 @@
 #pragma once
 /// @file
 /// conv2d(x, weight, bias, {stride, padding}): 2-D cross-correlation over NCHW batches like
-/// torch.nn.functional.conv2d (no dilation, no groups), by im2col + Eigen GEMM, parallel over the batch.
+/// torch.nn.functional.conv2d (no dilation, no groups), as a GEMM of the weights with the unfolded input,
+/// parallel over the batch. On strata's packed kernels (AVX-512, AVX2) the GEMM reads the unfolded input
+/// straight from the padded images (an implicit GEMM); on the generic kernels it is unfolded by im2col first.
 
 #include <algorithm>
 #include <cstdint>
@@ -159,15 +161,17 @@ void conv_from_nchw(const T* nchw, index_t count, index_t cout, index_t P, T* y)
 
 /// The weight [Cout, Cin, kh, kw] as the [Cout, Cin * taps] matrix of the plan's active taps: the weight
 /// itself when every tap is active, else a compacted copy in the tape's arena.
+/// Shared out among `threads` OpenMP threads (by output channel) when there is more than one.
 template <class T>
-const T* conv_active_weight(Tape& tape, const T* w, index_t cout, const Im2colPlan& plan) {
+const T* conv_active_weight(Tape& tape, const T* w, index_t cout, const Im2colPlan& plan, int threads = 1) {
     if (plan.all_taps()) return w;
     const index_t kk = plan.g.kernel_h * plan.g.kernel_w, cin = plan.g.channels, K = plan.rows();
     T* wk = tape.buffer<T>(cout * K);
-    for (index_t co = 0; co < cout; ++co)
+    parallel_for(cout, threads, threads > 1, [&](index_t co) {
         for (index_t c = 0; c < cin; ++c)
             for (index_t a = 0; a < plan.taps; ++a)
                 wk[co * K + c * plan.taps + a] = w[(co * cin + c) * kk + plan.tap_ids[a]];
+    });
     return wk;
 }
 
@@ -229,7 +233,7 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
     const Im2colPlan unfold(g, tape.buffer<std::int32_t>(Im2colPlan::storage_size(g)));
     const index_t K = unfold.rows();
     const ConvBatchPlan plan(N, P, 2.0 * static_cast<double>(N) * static_cast<double>(Cout * K * P));
-    const T* wk = conv_active_weight(tape, w, Cout, unfold);
+    const T* wk = conv_active_weight(tape, w, Cout, unfold, plan.threads);
     const ConvForward<T> result{unfold, plan, wk, N, Cout, K, P, image};
 
     Tape::ScratchScope scratch_scope(tape);
@@ -238,8 +242,8 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
     const bool padded = g.padding > 0;
     const index_t image_stride = padded ? unfold.padded_size() : image;
     if (blocking.isa() != Isa::generic && plan.group * image_stride < (index_t{1} << 31)) {
-        const PackedA<T> a =
-            gemm_pack_a(false, Cout, K, wk, K, blocking, tape.buffer<T>(blocking.packed_a_size(Cout, K)));
+        const PackedA<T> a = gemm_pack_a(false, Cout, K, wk, K, blocking,
+                                         tape.buffer<T>(blocking.packed_a_size(Cout, K)), plan.threads);
         std::int32_t* row_off = tape.buffer<std::int32_t>(K);
         std::int32_t* col_off = tape.buffer<std::int32_t>(plan.group * P);
         conv_row_offsets(unfold, row_off);
@@ -329,8 +333,15 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
         std::max(need_dw ? dw_blocking.scratch_size() : 0, need_dx ? dx_blocking.scratch_size() : 0);
     const index_t per_thread = dw_stride + pad_stride + col_stride + dcol_stride + dy_stride + packing_size;
     T* scratch = tape.buffer<T>(plan.threads * per_thread);
-    if (partial_dw)
-        for (int t = 0; t < plan.threads; ++t) std::fill_n(scratch + t * per_thread, Cout * K, T(0));
+    // The input gradient's A operand (the weight matrix transposed) is packed once for all chunks on strata's
+    // packed kernels.
+    PackedA<T> wt;
+    if (need_dx && dx_blocking.isa() != Isa::generic)
+        wt = gemm_pack_a(true, K, Cout, f.wk, K, dx_blocking, tape.buffer<T>(dx_blocking.packed_a_size(K, Cout)),
+                         plan.threads);
+    if (partial_dw)  // each thread clears its own partial weight gradient
+        parallel_for(plan.threads, plan.threads, plan.threads > 1,
+                     [&](index_t t) { std::fill_n(scratch + t * per_thread, Cout * K, T(0)); });
 
     auto backward_chunk = [&](index_t c) {
         const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
@@ -366,10 +377,14 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
         if (dx) {
             GemmBlocking<T> packing = dx_blocking;
             packing.attach(packing_buf);
+            auto dx_gemm = [&](T* c, bool accumulate) {  // c [K, cols] (=, or += when accumulating) W^T dY
+                if (wt.data) gemm_prepacked_a(wt, false, cols, dyc, cols, c, cols, accumulate, packing);
+                else gemm(true, false, K, cols, Cout, f.wk, K, dyc, cols, c, cols, accumulate, packing);
+            };
             if (count == 1 && unfold.g.is_identity()) {
-                gemm(true, false, K, P, Cout, f.wk, K, dyc, cols, dx + n0 * image, P, true, packing);
+                dx_gemm(dx + n0 * image, true);
             } else {
-                gemm(true, false, K, cols, Cout, f.wk, K, dyc, cols, dcol, cols, false, packing);
+                dx_gemm(dcol, false);
                 run_for_active_isa([&] {
                     for (index_t j = 0; j < count; ++j)
                         col2im(dcol + j * P, cols, unfold, padded, dx + (n0 + j) * image);
@@ -379,17 +394,24 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
     };
     parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t c) { backward_chunk(c); });
 
-    if (partial_dw)  // reduce the per-thread weight gradients in thread order
-        for (int t = 0; t < plan.threads; ++t) conv_add_active_weight_grad(dw, scratch + t * per_thread, Cout, unfold);
+    if (partial_dw)  // reduce the per-thread weight gradients in thread order, output channels shared out
+        parallel_for(plan.threads, plan.threads, plan.threads > 1, [&](index_t s) {
+            const index_t per = (Cout + plan.threads - 1) / plan.threads, co0 = s * per;
+            const index_t rows = std::min(per, Cout - co0);
+            if (rows <= 0) return;
+            for (int t = 0; t < plan.threads; ++t)
+                conv_add_active_weight_grad(dw + co0 * unfold.g.channels * unfold.g.kernel_h * unfold.g.kernel_w,
+                                            scratch + t * per_thread + co0 * K, rows, unfold);
+        });
 }
 
 }  // namespace detail
 
 /// 2-D convolution (cross-correlation, as in PyTorch) of `x` [N, Cin, H, W] with `weight` [Cout, Cin, kH, kW]
 /// plus an optional `bias` [Cout] (pass `Var<T>()` for none), giving [N, Cout, Ho, Wo] with
-/// Ho = (H + 2*padding - kH) / stride + 1 (and Wo likewise). Samples are unfolded by im2col and multiplied by
-/// the weight viewed as a [Cout, Cin*kH*kW] matrix (kernel taps that only ever see padding are skipped);
-/// small feature maps are unfolded several samples per GEMM. Sample groups are spread over OpenMP threads
+/// Ho = (H + 2*padding - kH) / stride + 1 (and Wo likewise). The weight viewed as a [Cout, Cin*kH*kW] matrix
+/// multiplies the unfolded samples (kernel taps that only ever see padding are skipped); small feature maps
+/// go several samples per GEMM. Sample groups are spread over OpenMP threads
 /// and results are deterministic for a given thread count.
 /// Throws ShapeError on a rank other than 4, a channel mismatch, a bias that is not [Cout] or a kernel larger
 /// than the padded input; ArgumentError on stride < 1 or padding < 0, or operands on different tapes.

@@ -203,19 +203,56 @@ struct PackedA {
 };
 
 /// Packs op(A) [m x k] (A row-major [m x k], rows `lda` apart, or [k x m] when `trans_a`) into `out`
-/// (blocking.packed_a_size(m, k) elements, 64-byte aligned) for gemm_offsets() with the same blocking, or one
-/// computed for the same ISA and depth. The blocking must be for strata's packed kernels (not Isa::generic).
-/// Does not throw, does not allocate.
+/// (blocking.packed_a_size(m, k) elements, 64-byte aligned) for gemm_offsets() and gemm_prepacked_a() with
+/// the same blocking, or one computed for the same ISA and depth. The blocking must be for strata's packed
+/// kernels (not Isa::generic). With `threads` > 1 (outside a parallel region) the row panels are shared out
+/// among that many OpenMP threads. Does not throw, does not allocate.
 template <class T>
 PackedA<T> gemm_pack_a(bool trans_a, index_t m, index_t k, const T* a, index_t lda, const GemmBlocking<T>& blocking,
-                       T* out) {
+                       T* out, int threads = 1) {
 #if STRATA_X86_KERNELS
-    if (blocking.isa() == Isa::avx512) avx512::pack_a_all(trans_a, a, lda, m, k, blocking.blocks().kc, out);
-    else if (blocking.isa() == Isa::avx2) avx2::pack_a_all(trans_a, a, lda, m, k, blocking.blocks().kc, out);
+    const Isa isa = blocking.isa();
+    const index_t kc = blocking.blocks().kc;
+    const index_t mr = isa == Isa::avx512 ? avx512::Simd<T>::mr : avx2::Simd<T>::mr;
+    const index_t panels = (m + mr - 1) / mr;
+    const index_t slices = std::max<index_t>(1, std::min<index_t>(threads, panels));
+    const index_t per_slice = (panels + slices - 1) / slices * mr;
+    parallel_for(slices, static_cast<int>(slices), slices > 1, [&](index_t s) {
+        const index_t row0 = s * per_slice, rows = std::min(per_slice, m - row0);
+        if (rows <= 0) return;
+        if (isa == Isa::avx512) avx512::pack_a_rows(trans_a, a, lda, m, k, kc, row0, rows, out);
+        else if (isa == Isa::avx2) avx2::pack_a_rows(trans_a, a, lda, m, k, kc, row0, rows, out);
+    });
 #else
-    (void)trans_a, (void)a, (void)lda, (void)blocking, (void)out;
+    (void)trans_a, (void)a, (void)lda, (void)blocking, (void)threads;
 #endif
     return PackedA<T>{out, m, k};
+}
+
+/// C [a.m x n] (row-major, rows `ldc` apart) = A op(B), or += when `accumulate`: gemm() with A from
+/// gemm_pack_a() (packed once for many products) and op(B) [a.k x n] dense (B row-major [k x n], rows `ldb`
+/// apart, or [n x k] when `trans_b`). The blocking must be the one A was packed with, with its buffers
+/// attached. Does not throw, does not allocate.
+template <class T>
+void gemm_prepacked_a(const PackedA<T>& a, bool trans_b, index_t n, const T* b, index_t ldb, T* c, index_t ldc,
+                      bool accumulate, GemmBlocking<T>& blocking) {
+    if (a.m == 0 || n == 0) return;
+    if (a.k == 0) {
+        if (!accumulate)
+            for (index_t i = 0; i < a.m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+        return;
+    }
+#if STRATA_X86_KERNELS
+    const gemm_impl::PackedBlocks& blocks = blocking.blocks();
+    if (blocking.isa() == Isa::avx512)
+        avx512::gemm_prepacked_a(a.m, n, a.k, a.data, trans_b, b, ldb, c, ldc, accumulate, blocks.mc, blocks.kc,
+                                 blocks.nc, blocking.packed_b());
+    else if (blocking.isa() == Isa::avx2)
+        avx2::gemm_prepacked_a(a.m, n, a.k, a.data, trans_b, b, ldb, c, ldc, accumulate, blocks.mc, blocks.kc,
+                               blocks.nc, blocking.packed_b());
+#else
+    (void)trans_b, (void)b, (void)ldb, (void)c, (void)ldc, (void)accumulate, (void)blocking;
+#endif
 }
 
 namespace gemm_impl {

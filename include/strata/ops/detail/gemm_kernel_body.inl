@@ -257,20 +257,24 @@ struct OffsetB {
     }
 };
 
-/// Packs all of op(A) [m x k] once, for products that share it (pack_a's panels, depth block after depth
-/// block of kc_max): the block of depth block pc and row block ic is at out + pc * roundup(m, MR) + ic * kc.
-/// `out` holds roundup(m, MR) * k elements.
+/// Packs rows [row0, row0 + rows) of op(A) [m x k] (row0 a multiple of MR) into their place in the layout
+/// of a whole prepacked A, for products that share it (pack_a's panels, depth block after depth block of
+/// kc_max): the block of depth block pc and row block ic is at out + pc * roundup(m, MR) + ic * kc. The whole
+/// of `out` holds roundup(m, MR) * k elements; slices of rows can be packed by different threads.
 template <class T>
-STRATA_KERNEL_TARGET void pack_a_all(bool trans, const T* a, index_t lda, index_t m, index_t k, index_t kc_max,
-                                     T* out) {
+STRATA_KERNEL_TARGET void pack_a_rows(bool trans, const T* a, index_t lda, index_t m, index_t k, index_t kc_max,
+                                      index_t row0, index_t rows, T* out) {
     constexpr index_t MR = Simd<T>::mr;
-    const index_t rows = (m + MR - 1) / MR * MR;
-    for (index_t pc = 0; pc < k; pc += kc_max) pack_a(trans, a, lda, 0, m, pc, std::min(kc_max, k - pc), out + pc * rows);
+    const index_t a_rows = (m + MR - 1) / MR * MR;
+    for (index_t pc = 0; pc < k; pc += kc_max) {
+        const index_t kc = std::min(kc_max, k - pc);
+        pack_a(trans, a, lda, row0, rows, pc, kc, out + pc * a_rows + row0 * kc);
+    }
 }
 
 /// The blocked product behind gemm() and gemm_offsets(): C [m x n] = (or +=) op(A) op(B), with op(A) either
-/// packed here block by block (`prepacked_a` null) or taken from pack_a_all()'s `prepacked_a` (built with the
-/// same kc_max), and op(B)'s blocks packed by `b`.
+/// packed here block by block (`prepacked_a` null) or taken from a `prepacked_a` filled by pack_a_rows() (with
+/// the same kc_max), and op(B)'s blocks packed by `b`.
 template <class T, class PackB>
 STRATA_KERNEL_TARGET void gemm_blocks(bool trans_a, index_t m, index_t n, index_t k, const T* a, index_t lda,
                                       const T* prepacked_a, const PackB& b, T* c, index_t ldc, bool accumulate,
@@ -311,7 +315,7 @@ STRATA_KERNEL_TARGET void gemm(bool trans_a, bool trans_b, index_t m, index_t n,
 }
 
 /// C [m x n] = (or +=) op(A) B with B [k x n] an OffsetMatrix, and op(A) [m x k] either prepacked by
-/// pack_a_all() (same kc_max; `a` unused) or, when `prepacked_a` is null, packed here from `a` block by block
+/// pack_a_rows() (same kc_max; `a` unused) or, when `prepacked_a` is null, packed here from `a` block by block
 /// into `packed_a`; k >= 1. `packed_b` holds kc_max * nc_max elements, 64-byte aligned.
 template <class T>
 STRATA_KERNEL_TARGET void gemm_offsets(bool trans_a, index_t m, index_t n, index_t k, const T* a, index_t lda,
@@ -320,4 +324,14 @@ STRATA_KERNEL_TARGET void gemm_offsets(bool trans_a, index_t m, index_t n, index
                                        T* packed_b) {
     gemm_blocks(trans_a, m, n, k, a, lda, prepacked_a, OffsetB<T>{b}, c, ldc, accumulate, mc_max, kc_max, nc_max,
                 packed_a, packed_b);
+}
+
+/// C [m x n] = (or +=) A op(B), A [m x k] prepacked by pack_a_rows() (same kc_max), op(B) dense as in gemm();
+/// k >= 1.
+template <class T>
+STRATA_KERNEL_TARGET void gemm_prepacked_a(index_t m, index_t n, index_t k, const T* prepacked_a, bool trans_b,
+                                           const T* b, index_t ldb, T* c, index_t ldc, bool accumulate, index_t mc_max,
+                                           index_t kc_max, index_t nc_max, T* packed_b) {
+    gemm_blocks(false, m, n, k, static_cast<const T*>(nullptr), 0, prepacked_a, DenseB<T>{trans_b, b, ldb}, c, ldc,
+                accumulate, mc_max, kc_max, nc_max, static_cast<T*>(nullptr), packed_b);
 }
