@@ -41,3 +41,20 @@ TEST_CASE("Arena serves a request larger than any block", "[arena]") {
     CHECK(p != nullptr);
     CHECK(arena.bytes_reserved() >= 10000);
 }
+
+TEST_CASE("Arena::rewind_to releases what came after a position, also across blocks", "[arena]") {
+    Arena arena(256);
+    char* kept = static_cast<char*>(arena.allocate(64));
+    const Arena::Position mark = arena.position();
+    char* scratch = static_cast<char*>(arena.allocate(128));
+    char* spill = static_cast<char*>(arena.allocate(512));  // a second block
+    CHECK(arena.block_count() == 2);
+    CHECK(arena.bytes_in_use() == 64 + 128 + 512);
+    arena.rewind_to(mark);
+    CHECK(arena.bytes_in_use() == 64);
+    CHECK(arena.block_count() == 2);  // the memory stays with the arena
+    // The next allocations reuse the released memory in the same order, first block first.
+    CHECK(static_cast<char*>(arena.allocate(128)) == scratch);
+    CHECK(static_cast<char*>(arena.allocate(512)) == spill);
+    CHECK(kept != scratch);
+}

@@ -122,3 +122,25 @@ TEST_CASE("gradcheck reports a wrong gradient and names the worst element", "[gr
     CHECK(ok.passed);
     CHECK(ok.elements_checked == 4);
 }
+
+TEST_CASE("Tape::ScratchScope hands its buffers back to the arena when it ends, and scopes nest", "[tape]") {
+    Tape tape;
+    const Tensor<float> x0(Shape{2}, {1, 2});
+    auto x = tape.constant(x0);
+    const std::size_t before = tape.arena().bytes_in_use();
+    const std::size_t floats = (1000 * sizeof(float) + 63) / 64 * 64;  // the arena rounds to whole lines
+    float* first = nullptr;
+    {
+        Tape::ScratchScope outer(tape);
+        first = tape.buffer<float>(1000);
+        {
+            Tape::ScratchScope inner(tape);
+            tape.buffer<double>(5000);
+            CHECK(tape.arena().bytes_in_use() == before + floats + 5000 * sizeof(double));
+        }
+        CHECK(tape.arena().bytes_in_use() == before + floats);
+    }
+    CHECK(tape.arena().bytes_in_use() == before);
+    CHECK(tape.buffer<float>(1000) == first);  // the same memory again
+    CHECK(x.value()[1] == 2.0f);               // what was allocated before the scope is untouched
+}
