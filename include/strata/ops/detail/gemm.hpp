@@ -102,8 +102,16 @@ public:
     /// k deep. 0 on the generic kernels, which have no prepacked form.
     index_t packed_a_size(index_t m, index_t k) const {
         if (isa_ == Isa::generic) return 0;
-        const index_t mr = isa_ == Isa::avx512 ? avx512_mr() : avx2_mr();
-        return gemm_impl::whole_lines<T>((m + mr - 1) / mr * mr * k);
+        return gemm_impl::whole_lines<T>((m + mr() - 1) / mr() * mr() * k);
+    }
+
+    /// Rows of the register tile of strata's packed kernels (1 on the generic kernels).
+    index_t mr() const {
+#if STRATA_X86_KERNELS
+        if (isa_ == Isa::avx512) return avx512::Simd<T>::mr;
+        if (isa_ == Isa::avx2) return avx2::Simd<T>::mr;
+#endif
+        return 1;
     }
 
     /// strata's packed kernels' blocks (unused by the generic kernels).
@@ -112,21 +120,6 @@ public:
     T* packed_b() const { return packed_b_; }
 
 private:
-    static constexpr index_t avx512_mr() {
-#if STRATA_X86_KERNELS
-        return avx512::Simd<T>::mr;
-#else
-        return 1;
-#endif
-    }
-    static constexpr index_t avx2_mr() {
-#if STRATA_X86_KERNELS
-        return avx2::Simd<T>::mr;
-#else
-        return 1;
-#endif
-    }
-
     Isa isa_;
     gemm_impl::PackedBlocks blocks_{};
     T* packed_a_ = nullptr;
@@ -134,6 +127,12 @@ private:
 };
 
 namespace gemm_impl {
+
+/// C [m x n] (rows `ldc` apart) = 0: what a product with k = 0 gives when not accumulating.
+template <class T>
+void clear_rows(index_t m, index_t n, T* c, index_t ldc) {
+    for (index_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+}
 
 template <int LhsOrder, int RhsOrder, class T>
 void run(index_t m, index_t n, index_t k, const T* a, index_t lda, const T* b, index_t ldb, T* c, index_t ldc,
@@ -184,8 +183,7 @@ void gemm(bool trans_a, bool trans_b, index_t m, index_t n, index_t k, const T* 
         return;
     }
 #endif
-    if (!accumulate)
-        for (index_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+    if (!accumulate) gemm_impl::clear_rows(m, n, c, ldc);
     if (k == 0) return;
     constexpr int R = Eigen::RowMajor, C = Eigen::ColMajor;
     if (!trans_a && !trans_b) gemm_impl::run<R, R>(m, n, k, a, lda, b, ldb, c, ldc, blocking);
@@ -213,7 +211,7 @@ PackedA<T> gemm_pack_a(bool trans_a, index_t m, index_t k, const T* a, index_t l
 #if STRATA_X86_KERNELS
     const Isa isa = blocking.isa();
     const index_t kc = blocking.blocks().kc;
-    const index_t mr = isa == Isa::avx512 ? avx512::Simd<T>::mr : avx2::Simd<T>::mr;
+    const index_t mr = blocking.mr();
     const index_t panels = (m + mr - 1) / mr;
     const index_t slices = std::max<index_t>(1, std::min<index_t>(threads, panels));
     const index_t per_slice = (panels + slices - 1) / slices * mr;
@@ -238,8 +236,7 @@ void gemm_prepacked_a(const PackedA<T>& a, bool trans_b, index_t n, const T* b, 
                       bool accumulate, GemmBlocking<T>& blocking) {
     if (a.m == 0 || n == 0) return;
     if (a.k == 0) {
-        if (!accumulate)
-            for (index_t i = 0; i < a.m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+        if (!accumulate) gemm_impl::clear_rows(a.m, n, c, ldc);
         return;
     }
 #if STRATA_X86_KERNELS
@@ -262,8 +259,7 @@ void run_offsets(bool trans_a, index_t m, index_t n, index_t k, const T* a, inde
                  const OffsetMatrix<T>& b, T* c, index_t ldc, bool accumulate, GemmBlocking<T>& blocking) {
     if (m == 0 || n == 0) return;
     if (k == 0) {
-        if (!accumulate)
-            for (index_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+        if (!accumulate) clear_rows(m, n, c, ldc);
         return;
     }
 #if STRATA_X86_KERNELS
@@ -319,8 +315,7 @@ void gemm_with_scratch(bool trans_a, bool trans_b, index_t m, index_t n, index_t
     const int threads = available_threads();
     if (work >= gemm_threading_threshold && threads > 1) {
         if (active_isa() == Isa::generic) {
-            if (!accumulate)
-                for (index_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+            if (!accumulate) gemm_impl::clear_rows(m, n, c, ldc);
             gemm_impl::run_threaded(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
             return;
         }

@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "strata/core/shape.hpp"
+#include "strata/ops/detail/gemm_kernels_avx2.hpp"
 #include "strata/ops/detail/offset_matrix.hpp"
 
 #define STRATA_KERNEL_TARGET \
@@ -46,26 +47,7 @@ struct Simd<float> {
     /// 8 rows' values (dst[p * 8 + i] = src[i * ld + p]), transposed in 256-bit registers.
     static constexpr bool transposes_a_panels = true;
     STRATA_KERNEL_TARGET static void transpose_a_panel(const float* src, index_t ld, float* dst) {
-        __m256 r[8], t[8], u[8];
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ld);
-#pragma GCC unroll 4
-        for (int i = 0; i < 8; i += 2) {
-            t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-            t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-        }
-#pragma GCC unroll 2
-        for (int g = 0; g < 8; g += 4) {
-            u[g] = _mm256_shuffle_ps(t[g], t[g + 2], 0x44);
-            u[g + 1] = _mm256_shuffle_ps(t[g], t[g + 2], 0xEE);
-            u[g + 2] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0x44);
-            u[g + 3] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
-        }
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; ++k) {
-            _mm256_storeu_ps(dst + k * 8, _mm256_permute2f128_ps(u[k], u[4 + k], 0x20));
-            _mm256_storeu_ps(dst + (k + 4) * 8, _mm256_permute2f128_ps(u[k], u[4 + k], 0x31));
-        }
+        avx2::Simd<float>::transpose(src, ld, dst, 8);  // AVX2 code runs on every AVX-512 CPU
     }
     STRATA_KERNEL_TARGET static index_vec load_index(const std::int32_t* p) { return _mm512_loadu_si512(p); }
     STRATA_KERNEL_TARGET static lane_mask lanes(int first, int end) {
