@@ -9,9 +9,14 @@ and prints one table: net, batch, threads, train img/s (strata, torch, ratio str
 With /usr/bin/time available it also measures the peak RSS of one training process of each (ResNet-18, 1 thread;
 the torch process also runs its inference after training, which needs less memory).
 
+--isa avx2 (or sse2, generic) caps both sides at one instruction set: strata through STRATA_ISA, PyTorch through
+ATEN_CPU_CAPABILITY (its own kernels) and DNNL_MAX_CPU_ISA (oneDNN's convolutions; DNNL_VERBOSE=1 shows the ISA
+it picked), so that the AVX2 rows compare AVX2 code with AVX2 code.
+
 Usage:
   python3 benchmarks/compare_peer.py [--batch 64 [16 256 ...]] [--steps 10] [--strata-bin PATH]
                                      [--peer PATH] [--torch-python /usr/bin/python3] [--out table.md] [--no-rss]
+                                     [--isa avx2]
 
 Only the Python standard library is needed here; PyTorch must be importable by --torch-python.
 Timing differs slightly: strata reports the mean over the timed steps (Google Benchmark, real time), the
@@ -42,8 +47,19 @@ def run(cmd, env=None):
     return proc.stdout, proc.stderr
 
 
+# --isa: the environment that caps each side at that instruction set.
+ISA_ENV = {
+    "avx512": ({"STRATA_ISA": "avx512"}, {"ATEN_CPU_CAPABILITY": "avx512", "DNNL_MAX_CPU_ISA": "AVX512_CORE"}),
+    "avx2": ({"STRATA_ISA": "avx2"}, {"ATEN_CPU_CAPABILITY": "avx2", "DNNL_MAX_CPU_ISA": "AVX2"}),
+    "sse2": ({"STRATA_ISA": "generic"}, {"ATEN_CPU_CAPABILITY": "default", "DNNL_MAX_CPU_ISA": "SSE41"}),
+}
+ISA = None  # set from --isa
+
+
 def strata_env(batch, steps):
     env = dict(os.environ)
+    if ISA:
+        env.update(ISA_ENV[ISA][0])
     env["STRATA_BENCH_BATCH"] = str(batch)
     env["STRATA_BENCH_ITERS"] = str(steps)
     return env
@@ -62,9 +78,16 @@ def run_strata(binary, batch, steps):
     return results
 
 
+def torch_env():
+    env = dict(os.environ)
+    if ISA:
+        env.update(ISA_ENV[ISA][1])
+    return env
+
+
 def run_torch(python, peer, batch, steps):
     """{(net, threads): {"train": img/s, "infer": img/s}} from the peer's JSON lines."""
-    out, _ = run([python, peer, str(batch), str(steps)])
+    out, _ = run([python, peer, str(batch), str(steps)], env=torch_env())
     results = {}
     for line in out.splitlines():
         line = line.strip()
@@ -90,7 +113,7 @@ def rss_pair(args, batch):
     peer_dir, peer_mod = os.path.split(os.path.abspath(args.peer))
     code = (f"import sys; sys.path.insert(0, {peer_dir!r}); import {os.path.splitext(peer_mod)[0]} as p; "
             f"p.bench(True, {batch}, {steps}, 1)")
-    torch = peak_rss_mb([args.torch_python, "-c", code])
+    torch = peak_rss_mb([args.torch_python, "-c", code], env=torch_env())
     return strata, torch
 
 
@@ -120,7 +143,11 @@ def main():
     ap.add_argument("--torch-python", default="/usr/bin/python3")
     ap.add_argument("--out", help="also write the table as Markdown to this file")
     ap.add_argument("--no-rss", action="store_true", help="skip the peak-RSS measurement")
+    ap.add_argument("--isa", choices=sorted(ISA_ENV),
+                    help="cap strata and PyTorch at this instruction set (default: each picks the best it has)")
     args = ap.parse_args()
+    global ISA
+    ISA = args.isa
     try:
         args.batch = [int(b) for item in args.batch for b in item.split(",") if b]
     except ValueError:
@@ -165,12 +192,14 @@ def main():
         print("  ".join(h.rjust(w) for h, w in zip(rss_header, rw)))
         for r in rss_rows:
             print("  ".join(c.rjust(w) for c, w in zip(r, rw)))
-    print(f"\nload average (1/5/15 min): {load_before} before, {load_after} after; steps per case: {args.steps}")
+    print(f"\nload average (1/5/15 min): {load_before} before, {load_after} after; steps per case: {args.steps}; "
+          f"instruction sets: {args.isa or 'each side its best'}")
 
     if args.out:
         md = ["# strata vs PyTorch: ResNet-18 / Plain-18 on 1x28x28", "",
               f"{datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')}, {os.cpu_count()} CPUs, load average "
-              f"{load_before} before / {load_after} after, {args.steps} timed steps per case. Ratio = strata / torch.",
+              f"{load_before} before / {load_after} after, {args.steps} timed steps per case, instruction sets: "
+              f"{args.isa or 'each side its best'}. Ratio = strata / torch.",
               "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         md += ["| " + " | ".join(r) + " |" for r in rows]
         if rss_rows:
