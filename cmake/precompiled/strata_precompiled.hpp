@@ -114,7 +114,7 @@
     /* strata/ops/batch_norm.hpp */ \
     EXPLICIT Var<T> batch_norm<T>(const Var<T>&, const Var<T>&, const Var<T>&, Tensor<T>*, Tensor<T>*, bool, double, double); \
     /* strata/ops/conv2d.hpp */ \
-    EXPLICIT Var<T> conv2d<T>(const Var<T>&, const Var<T>&, const Var<T>&, Conv2dParams); \
+    EXPLICIT Var<T> conv2d<T>(const Var<T>&, const Var<T>&, const Var<T>&, Conv2dParams, ConvWeightCache<T>*); \
     EXPLICIT Var<T> conv2d<T>(const Var<T>&, const Var<T>&, Conv2dParams); \
     /* strata/ops/cross_entropy.hpp */ \
     EXPLICIT Var<T> cross_entropy<T>(const Var<T>&, const std::vector<index_t>&); \

@@ -17,6 +17,7 @@
 #include "strata/ops/avg_pool2d.hpp"
 #include "strata/ops/batch_norm.hpp"
 #include "strata/ops/conv2d.hpp"
+#include "strata/ops/conv_weight_cache.hpp"
 #include "strata/ops/cross_entropy.hpp"
 #include "strata/ops/dropout.hpp"
 #include "strata/ops/global_avg_pool2d.hpp"

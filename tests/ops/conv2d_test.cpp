@@ -254,6 +254,16 @@ TEST_CASE("conv2d backward passes gradcheck", "[ops][conv2d][gradcheck]") {
         };
         CHECK(gradcheck(twice, {&x, &w}).passed);
     }
+    SECTION("chained stride-1 convolutions and a projection of the same input (a residual block's pattern)") {
+        // The intermediate's gradient buffer is made inside the outer convolution's backward, and the input's
+        // inside the first of its two convolutions' backwards: neither may come from an op's scratch.
+        auto x = random_tensor({3, 2, 6, 5}, 20), w = random_tensor({3, 2, 3, 3}, 21);
+        auto w2 = random_tensor({2, 3, 3, 3}, 22), p = random_tensor({2, 2, 1, 1}, 23);
+        auto block = [](Tape&, const std::vector<Var<double>>& v) {
+            return add(conv2d(conv2d(v[0], v[1], {1, 1}), v[2], {1, 1}), conv2d(v[0], v[3], {1, 0}));
+        };
+        CHECK(gradcheck(block, {&x, &w, &w2, &p}).passed);
+    }
 }
 
 TEST_CASE("conv2d gradients reach only the operands that require them", "[ops][conv2d]") {

@@ -126,7 +126,10 @@ GradcheckResult gradcheck_parameters(F&& f, const std::vector<Parameter<double>*
     Tensor<double> r;
     auto run = [&](bool record) {
         tape.rewind();
-        for (Parameter<double>* p : params) p->zero_grad();
+        for (Parameter<double>* p : params) {
+            p->zero_grad();
+            p->value.mark_modified();  // perturbed through a view: packed copies (ConvWeightCache) must repack
+        }
         std::optional<NoGradGuard> no_grad;
         if (!record) no_grad.emplace(tape);
         Var<double> out = f(tape);

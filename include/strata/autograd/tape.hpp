@@ -144,10 +144,15 @@ public:
     Var<T> parameter(Parameter<T>& p) {
         check<ShapeError>(p.grad.shape() == p.value.shape(), "parameter gradient of shape ", p.grad.shape(),
                           " does not match its value's shape ", p.value.shape());
+        // Const access: binding reads nothing and writes nothing, so it must not count as a change of the value
+        // (Tensor::version(), which keeps ConvWeightCache's packed weights valid) and must not write the
+        // tensors (several threads may serve from one model, each with its own tape).
+        T* value = const_cast<T*>(std::as_const(p.value).data());
+        T* grad = const_cast<T*>(std::as_const(p.grad).data());
         auto* slot = new (arena_.allocate(sizeof(detail::VarSlot)))
-            detail::VarSlot{p.value.data(), p.grad.data(), p.value.shape(), p.requires_grad, std::is_same_v<T, double>};
+            detail::VarSlot{value, grad, p.value.shape(), p.requires_grad, std::is_same_v<T, double>};
         if (!p.requires_grad) slot->grad = nullptr;
-        if (ready_hook_ && p.requires_grad && grad_enabled()) mark_parameter(p.grad.data());
+        if (ready_hook_ && p.requires_grad && grad_enabled()) mark_parameter(grad);
         return Var<T>(this, slot, generation_);
     }
 

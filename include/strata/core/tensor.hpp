@@ -5,6 +5,8 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <initializer_list>
 #include <type_traits>
@@ -69,9 +71,25 @@ private:
     Shape shape_;
 };
 
+namespace detail {
+
+/// A number no other tensor storage of this process has had (never 0).
+inline std::uint64_t new_storage_id() {
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace detail
+
 /// An owning, contiguous, 64-byte aligned, row-major tensor of float or double.
 ///
 /// Copies are explicit (`clone()`); moves are cheap. New tensors are zero-filled.
+///
+/// Every tensor carries a (storage_id(), version()) stamp: the storage id is unique to the allocation, and the
+/// version counts the calls of the mutable accessors (non-const data(), operator[], at(), view(), array(),
+/// matrix(), and fill, copy_from, reshape). Whatever is derived from the elements and kept (the packed weights
+/// of ConvWeightCache) is still valid while the stamp is unchanged. A write through a pointer or view kept from
+/// earlier is not seen: take the pointer again, or call mark_modified() after such a write.
 template <class T>
 class Tensor {
     static_assert(std::is_floating_point_v<T>, "Tensor<T> needs a floating-point T (float or double)");
@@ -84,7 +102,7 @@ public:
     /// A zero-filled tensor of the given shape.
     explicit Tensor(const Shape& shape) : Tensor(shape, T(0)) {}
     /// A tensor of the given shape filled with `value`.
-    Tensor(const Shape& shape, T value) : shape_(shape), size_(shape.numel()) {
+    Tensor(const Shape& shape, T value) : shape_(shape), size_(shape.numel()), storage_id_(detail::new_storage_id()) {
         data_ = detail::make_aligned_buffer<T>(static_cast<std::size_t>(size_));
         std::fill_n(data_.get(), size_, value);
     }
@@ -103,8 +121,14 @@ public:
         return t;
     }
 
-    Tensor(Tensor&&) noexcept = default;
-    Tensor& operator=(Tensor&&) noexcept = default;
+    /// Takes `other`'s storage and stamp; `other` is left empty.
+    Tensor(Tensor&& other) noexcept { swap(other); }
+    /// Takes `other`'s storage and stamp; `other` is left empty.
+    Tensor& operator=(Tensor&& other) noexcept {
+        Tensor taken(std::move(other));
+        swap(taken);
+        return *this;
+    }
     Tensor(const Tensor&) = delete;
     Tensor& operator=(const Tensor&) = delete;
 
@@ -119,15 +143,23 @@ public:
     int rank() const { return shape_.rank(); }
     bool empty() const { return size_ == 0; }
 
-    T* data() { return data_.get(); }
+    /// The elements, writable: counts as a change (version() goes up).
+    T* data() {
+        touch();
+        return data_.get();
+    }
     const T* data() const { return data_.get(); }
-    T& operator[](index_t i) { return data_[static_cast<std::size_t>(i)]; }
+    T& operator[](index_t i) {
+        touch();
+        return data_[static_cast<std::size_t>(i)];
+    }
     const T& operator[](index_t i) const { return data_[static_cast<std::size_t>(i)]; }
 
     /// Element at a multi-index, bounds-checked (for tests and tools, not inner loops).
     /// @throws ShapeError when the index has the wrong rank or an index is out of range, naming the shape.
     template <class... I>
     T& at(I... idx) {
+        touch();
         return data_[static_cast<std::size_t>(offset({static_cast<index_t>(idx)...}))];
     }
     template <class... I>
@@ -137,6 +169,13 @@ public:
 
     TensorView<T> view() { return {data(), shape_}; }
     TensorView<const T> view() const { return {data(), shape_}; }
+
+    /// The storage's process-unique id (0 for a default-constructed tensor); kept by moves, new for clone().
+    std::uint64_t storage_id() const { return storage_id_; }
+    /// How many times the elements may have been changed through this tensor's mutable accessors.
+    std::uint64_t version() const { return version_; }
+    /// Counts as a change (version() goes up): call it after writing through a pointer or view kept from earlier.
+    void mark_modified() { touch(); }
     ArrayMap<T> array() { return view().array(); }
     ArrayMap<const T> array() const { return view().array(); }
     MatrixMap<T> matrix(index_t rows, index_t cols) { return view().matrix(rows, cols); }
@@ -149,21 +188,25 @@ public:
     Tensor& reshape(const Shape& shape) {
         check<ShapeError>(shape.numel() == size_, "cannot reshape tensor of shape ", shape_, " to ", shape);
         shape_ = shape;
+        touch();
         return *this;
     }
 
     /// Sets every element to `value`.
     Tensor& fill(T value) {
+        touch();
         std::fill_n(data_.get(), size_, value);
         return *this;
     }
     /// Fills with normal deviates N(mean, stddev^2) from `gen`.
     Tensor& fill_normal(Generator& gen, double mean = 0.0, double stddev = 1.0) {
+        touch();
         for (index_t i = 0; i < size_; ++i) data_[static_cast<std::size_t>(i)] = static_cast<T>(gen.normal(mean, stddev));
         return *this;
     }
     /// Fills with uniform deviates in [lo, hi) from `gen`.
     Tensor& fill_uniform(Generator& gen, double lo = 0.0, double hi = 1.0) {
+        touch();
         for (index_t i = 0; i < size_; ++i) data_[static_cast<std::size_t>(i)] = static_cast<T>(gen.uniform(lo, hi));
         return *this;
     }
@@ -171,6 +214,7 @@ public:
     /// @throws ShapeError when the shapes differ, naming both.
     Tensor& copy_from(TensorView<const T> src) {
         check_shape(src.shape(), shape_, "Tensor::copy_from");
+        touch();
         std::copy_n(src.data(), size_, data_.get());
         return *this;
     }
@@ -184,6 +228,15 @@ public:
     }
 
 private:
+    void touch() { ++version_; }
+    void swap(Tensor& other) noexcept {
+        std::swap(shape_, other.shape_);
+        std::swap(size_, other.size_);
+        std::swap(data_, other.data_);
+        std::swap(storage_id_, other.storage_id_);
+        std::swap(version_, other.version_);
+    }
+
     index_t offset(std::initializer_list<index_t> idx) const {
         check<ShapeError>(static_cast<int>(idx.size()) == shape_.rank(), "index of rank ", idx.size(),
                           " into tensor of shape ", shape_);
@@ -200,6 +253,8 @@ private:
     Shape shape_;
     index_t size_ = 0;
     detail::AlignedBuffer<T> data_;
+    std::uint64_t storage_id_ = 0;
+    std::uint64_t version_ = 0;
 };
 
 }  // namespace strata

@@ -2,6 +2,8 @@
 /// @file
 /// Conv2d<T>: 2-D convolution over [N, C, H, W], like torch.nn.Conv2d (square kernels, no dilation/groups).
 
+#include <memory>
+
 #include "strata/nn/init.hpp"
 #include "strata/nn/module.hpp"
 #include "strata/core/options.hpp"
@@ -22,7 +24,9 @@ struct Conv2dOptions {
 };
 
 /// Convolution layer. Parameters "weight" [out, in, k, k] and optional "bias" [out], initialised like PyTorch
-/// from the default generator (model factories re-initialise with Kaiming normal).
+/// from the default generator (model factories re-initialise with Kaiming normal). A forward that records
+/// nothing on the tape (inference) packs the weight for the GEMM kernels once and keeps it (weight_cache()) until
+/// the weight changes.
 template <class T>
 class Conv2d : public Module<T> {
 public:
@@ -38,6 +42,7 @@ public:
             "weight", Tensor<T>(Shape{options.out_channels(), options.in_channels(), options.kernel_size(),
                                       options.kernel_size()}));
         if (options.bias()) bias_ = &this->register_parameter("bias", Tensor<T>(Shape{options.out_channels()}));
+        weight_cache_ = std::make_unique<ConvWeightCache<T>>(weight_->value);
         reset_parameters(default_generator());
     }
 
@@ -53,7 +58,7 @@ public:
         return this->forward_scope([&] {
             Tape& tape = x.tape();
             return conv2d(x, tape.parameter(*weight_), bias_ ? tape.parameter(*bias_) : Var<T>(),
-                          Conv2dParams{options_.stride(), options_.padding()});
+                          Conv2dParams{options_.stride(), options_.padding()}, weight_cache_.get());
         });
     }
     std::string type_name() const override { return "Conv2d"; }
@@ -68,11 +73,14 @@ public:
     /// The bias; null when built with bias(false).
     Parameter<T>* bias() { return bias_; }
     const Conv2dOptions& options() const { return options_; }
+    /// The packed weight kept between inference forwards (what fused paths pass to conv2d_affine).
+    ConvWeightCache<T>& weight_cache() { return *weight_cache_; }
 
 private:
     Conv2dOptions options_;
     Parameter<T>* weight_ = nullptr;
     Parameter<T>* bias_ = nullptr;
+    std::unique_ptr<ConvWeightCache<T>> weight_cache_;
 };
 
 }  // namespace strata::nn

@@ -56,7 +56,8 @@ Var<T> conv_norm_act(Conv2d<T>& c, BatchNorm2d<T>* bn, const Var<T>& x, const Va
     Var<T> scale, shift = c.bias() ? tape.parameter(*c.bias()) : Var<T>();
     if (bn == nullptr || (!c.bias() && bn->eval_affine(tape, scale, shift)))
         return conv2d_affine(x, tape.parameter(c.weight()), scale, shift,
-                             Conv2dParams{c.options().stride(), c.options().padding()}, residual, act);
+                             Conv2dParams{c.options().stride(), c.options().padding()}, residual, act,
+                             &c.weight_cache());
     Var<T> y = c(x);
     y = (*bn)(y);
     if (residual.defined()) y = add(y, residual);

@@ -11,6 +11,7 @@
 #include "strata/autograd/tape.hpp"
 #include "strata/core/cpu_features.hpp"
 #include "strata/core/parallel.hpp"
+#include "strata/ops/conv_weight_cache.hpp"
 #include "strata/ops/detail/gemm.hpp"
 #include "strata/ops/detail/im2col.hpp"
 
@@ -103,6 +104,7 @@ struct ConvEpilogue {
     const T* residual = nullptr;  ///< [N, Cout, Ho, Wo] (the output's layout) or null
     bool relu = false;            ///< clamp at 0 last
     T* raw = nullptr;             ///< when not null, receives acc ([N, Cout, Ho, Wo]) before the epilogue
+    bool accumulate = false;      ///< out += acc instead (the parts above must then all be unset)
 };
 
 /// One output row of `n` elements: out[q] = act(acc[q] * s + b (+ res[q])). `acc` may equal `out` (in place).
@@ -130,7 +132,8 @@ void conv_epilogue_row(const T* acc, index_t n, T s, T b, const T* res, bool rel
 
 /// Finishes a chunk of `count` samples: the GEMM result `y` (element (co, j, q) at y[co*ld + j*P + q]) goes
 /// through the epilogue `e` into the NCHW output `out` (sample j, channel co at out[(j*cout + co)*P]); `y`
-/// may be `out` itself (count == 1, ld == P). `residual` and `raw` of `e` are offset like `out`.
+/// may be `out` itself (count == 1, ld == P; when accumulating, the GEMM has then added into it already).
+/// `residual` and `raw` of `e` are offset like `out`.
 template <class T>
 void conv_finish(const T* y, index_t ld, index_t count, index_t cout, index_t P, const ConvEpilogue<T>& e,
                  index_t offset, T* out) {
@@ -138,6 +141,10 @@ void conv_finish(const T* y, index_t ld, index_t count, index_t cout, index_t P,
         for (index_t co = 0; co < cout; ++co) {
             const T* acc = y + co * ld + j * P;
             const index_t at = offset + (j * cout + co) * P;
+            if (e.accumulate) {  // the GEMM accumulated into `out` itself when y is out
+                if (acc != out + at) ArrayMap<T>(out + at, P) += ArrayMap<const T>(acc, P);
+                continue;
+            }
             if (e.raw) std::copy_n(acc, P, e.raw + at);
             conv_epilogue_row(acc, P, e.scale ? e.scale[co] : T(1), e.shift ? e.shift[co] : T(0),
                               e.residual ? e.residual + at : nullptr, e.relu, out + at);
@@ -220,30 +227,57 @@ inline void conv_col_offsets(const Im2colPlan& plan, index_t count, index_t imag
                 *out++ = static_cast<std::int32_t>(n * image_stride + oh * g.stride * plan.plane_w + ow * g.stride);
 }
 
+/// Throws ArgumentError unless `cache` is null or made for the tensor `weight` views.
+template <class T>
+void check_weight_cache(const Var<T>& weight, const ConvWeightCache<T>* cache, const char* op) {
+    if (cache == nullptr) return;
+    check<ArgumentError>(cache->source().data() == weight.value().data() &&
+                             cache->source().shape() == weight.shape(),
+                         op, ": the weight cache was made for a tensor of shape ", cache->source().shape(),
+                         " that is not the weight (shape ", weight.shape(), ")");
+}
+
 /// The forward of a convolution of `x` [N, Cin, H, W] (geometry `g`) with `w` [Cout, Cin, kh, kw] into `py`
 /// [N, Cout, Ho, Wo], each chunk finished by the epilogue `e` right after its GEMM. On strata's packed kernels
 /// the weights are packed once for all chunks and the GEMM packs its B operand straight from the (padded)
 /// images through row and column offsets (an implicit GEMM: no column matrix); on the generic kernels each
 /// chunk is unfolded by im2col first. The unfolding plan, the batch split and the weight matrix over the
 /// active taps go to the tape's arena (the backward needs them), all else is scratch released on return.
+/// With a `cache` (for `w`; only when the call records nothing, since the backward needs the weight matrix)
+/// the packed weights come from it, packed only when it holds another weight version or geometry, and the
+/// result's weight matrix is null.
 template <class T>
 ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, index_t Cout, const Window2d& g,
-                              const ConvEpilogue<T>& e, T* py) {
+                              const ConvEpilogue<T>& e, T* py, ConvWeightCache<T>* cache = nullptr) {
     const index_t P = g.col_cols(), image = g.channels * g.height * g.width;
     const Im2colPlan unfold(g, tape.buffer<std::int32_t>(Im2colPlan::storage_size(g)));
     const index_t K = unfold.rows();
     const ConvBatchPlan plan(N, P, 2.0 * static_cast<double>(N) * static_cast<double>(Cout * K * P));
-    const T* wk = conv_active_weight(tape, w, Cout, unfold, plan.threads);
+    const GemmBlocking<T> blocking(Cout, plan.group * P, K);
+    const bool padded = g.padding > 0;
+    const index_t image_stride = padded ? unfold.padded_size() : image;
+    const bool implicit = blocking.isa() != Isa::generic && plan.group * image_stride < (index_t{1} << 31);
+    const bool cached = cache != nullptr && implicit;
+    const T* wk = cached ? nullptr : conv_active_weight(tape, w, Cout, unfold, plan.threads);
     const ConvForward<T> result{unfold, plan, wk, N, Cout, K, P, image};
 
     Tape::ScratchScope scratch_scope(tape);
-    const GemmBlocking<T> blocking(Cout, plan.group * P, K);
     const index_t y_stride = plan.group > 1 ? conv_scratch_stride<T>(Cout * plan.group * P) : 0;
-    const bool padded = g.padding > 0;
-    const index_t image_stride = padded ? unfold.padded_size() : image;
-    if (blocking.isa() != Isa::generic && plan.group * image_stride < (index_t{1} << 31)) {
-        const PackedA<T> a = gemm_pack_a(false, Cout, K, wk, K, blocking,
-                                         tape.buffer<T>(blocking.packed_a_size(Cout, K)), plan.threads);
+    if (implicit) {
+        auto pack_weights = [&](T* out) {
+            const T* active = wk ? wk : conv_active_weight(tape, w, Cout, unfold, plan.threads);
+            return gemm_pack_a(false, Cout, K, active, K, blocking, out, plan.threads);
+        };
+        const index_t packed_size = blocking.packed_a_size(Cout, K);
+        std::shared_lock<std::shared_mutex> cache_reader;  // keeps the cached weights valid until return
+        PackedA<T> a{nullptr, Cout, K};
+        if (cached) {
+            const typename ConvWeightCache<T>::Key key{cache->source().storage_id(), cache->source().version(),
+                                                       blocking.isa(), g.height, g.width, g.stride, g.padding,
+                                                       blocking.blocks().kc};
+            a.data = cache->acquire(key, packed_size, pack_weights, cache_reader);
+        }
+        if (a.data == nullptr) a = pack_weights(tape.buffer<T>(packed_size));
         std::int32_t* row_off = tape.buffer<std::int32_t>(K);
         std::int32_t* col_off = tape.buffer<std::int32_t>(plan.group * P);
         conv_row_offsets(unfold, row_off);
@@ -262,7 +296,8 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
                 base = mine;
             }
             T* y = count == 1 ? py + n0 * Cout * P : mine + pad_stride;
-            gemm_offsets(a, cols, OffsetMatrix<T>{base, row_off, col_off}, y, cols, false, packing);
+            gemm_offsets(a, cols, OffsetMatrix<T>{base, row_off, col_off}, y, cols, count == 1 && e.accumulate,
+                         packing);
             run_for_active_isa([&] { conv_finish(y, cols, count, Cout, P, e, n0 * Cout * P, py); });
         };
         parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t c) { forward_chunk(c); });
@@ -280,7 +315,7 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
         packing.attach(mine + pad_stride + col_stride + y_stride);
         const T* col = conv_unfold(px, unfold, n0, count, mine, mine + pad_stride);
         T* y = count == 1 ? py + n0 * Cout * P : mine + pad_stride + col_stride;
-        gemm(false, false, Cout, cols, K, wk, K, col, cols, y, cols, false, packing);
+        gemm(false, false, Cout, cols, K, wk, K, col, cols, y, cols, count == 1 && e.accumulate, packing);
         run_for_active_isa([&] { conv_finish(y, cols, count, Cout, P, e, n0 * Cout * P, py); });
     };
     parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t c) { forward_chunk(c); });
@@ -292,21 +327,60 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
 /// slower than im2col + the transposing pack, on 7x7 and larger 10-15% faster (conv2d_bench, AMD Zen 5).
 inline constexpr index_t conv_implicit_dw_min_positions = 16;
 
+/// Whether the input gradient of a convolution whose forward was `f` is computed as a convolution of the output
+/// gradient (conv2d_input_grad_transposed): on strata's packed kernels, at stride 1, with a square kernel, padding
+/// under the kernel size and every tap active (on 1x1 maps, where most taps see only padding, the column-matrix
+/// path computes over the active taps alone).
+template <class T>
+bool conv_transposed_input_grad(const ConvForward<T>& f) {
+    const Window2d& g = f.unfold.g;
+    return active_isa() != Isa::generic && g.stride == 1 && g.kernel_h == g.kernel_w && g.padding < g.kernel_h &&
+           f.unfold.all_taps();
+}
+
+/// dx [N, Cin, H, W] += the input gradient of the stride-1 convolution `f` for the output gradient `dy`: the
+/// convolution of dy (padded by kernel - 1 - padding) with the weight's channels swapped and its taps reversed,
+/// wt[c, co, kh-1-i, kw-1-j] = w[co, c, i, j]. It runs as conv2d's forward (an implicit GEMM that reads dy in
+/// place and adds into dx), so no column matrix is written and no col2im folds it back.
+template <class T>
+void conv2d_input_grad_transposed(Tape& tape, const T* dy, const ConvForward<T>& f, T* dx) {
+    const Window2d& g = f.unfold.g;
+    const index_t kk = g.kernel_h * g.kernel_w, cin = g.channels, cout = f.Cout;
+    T* wt = tape.buffer<T>(cin * cout * kk);
+    parallel_for(cin, f.plan.threads, f.plan.threads > 1, [&](index_t c) {
+        for (index_t co = 0; co < cout; ++co) {
+            const T* from = f.wk + (co * cin + c) * kk;
+            T* to = wt + (c * cout + co) * kk;
+            for (index_t t = 0; t < kk; ++t) to[kk - 1 - t] = from[t];
+        }
+    });
+    const Window2d back(cout, g.out_h, g.out_w, g.kernel_h, g.kernel_w, 1, g.kernel_h - 1 - g.padding);
+    ConvEpilogue<T> add_to_dx;
+    add_to_dx.accumulate = true;
+    conv2d_forward(tape, dy, f.N, wt, cin, back, add_to_dx, dx);
+}
+
 /// The input and weight gradients of a convolution whose forward was `f`, for the output gradient `dy`
 /// [N, Cout, Ho, Wo]: accumulated into x.grad() and weight.grad() where they require one. Scratch from the tape.
 template <class T>
 void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const ConvForward<T>& f) {
-    const bool need_dw = weight.requires_grad(), need_dx = x.requires_grad();
-    if (!need_dw && !need_dx) return;
+    const bool need_dw = weight.requires_grad();
+    const bool transposed_dx = x.requires_grad() && conv_transposed_input_grad(f);
+    const bool need_dx = x.requires_grad() && !transposed_dx;  // by the column matrix and col2im
+    if (!need_dw && !x.requires_grad()) return;
     const Im2colPlan& unfold = f.unfold;
     const ConvBatchPlan& plan = f.plan;
     const index_t N = f.N, Cout = f.Cout, K = f.K, P = f.P, image = f.image;
     Tape& tape = x.tape();
     const T* px = x.value().data();
-    T* dx = need_dx ? x.grad().data() : nullptr;
+    // The gradient buffers first: made on first use, they must not come from the scratch scope below.
+    T* dx_all = x.requires_grad() ? x.grad().data() : nullptr;
+    T* dx = need_dx ? dx_all : nullptr;
     T* dw = need_dw ? weight.grad().data() : nullptr;
     const index_t cols_max = plan.group * P;
     Tape::ScratchScope scratch_scope(tape);
+    if (transposed_dx) conv2d_input_grad_transposed(tape, dy, f, dx_all);
+    if (!need_dw && !need_dx) return;
     // Per-thread scratch: [weight-gradient partial] [padded image] [col] [dcol] [gathered dY] [packing].
     const bool partial_dw = need_dw && (plan.threads > 1 || !unfold.all_taps());
     const index_t dw_stride = partial_dw ? conv_scratch_stride<T>(Cout * K) : 0;
@@ -413,11 +487,16 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
 /// multiplies the unfolded samples (kernel taps that only ever see padding are skipped); small feature maps
 /// go several samples per GEMM. Sample groups are spread over OpenMP threads
 /// and results are deterministic for a given thread count.
+/// With a `cache` for the weight (nn::Conv2d passes its own), a call that records nothing on the tape
+/// (inference) takes the packed weights from it instead of packing them again.
 /// Throws ShapeError on a rank other than 4, a channel mismatch, a bias that is not [Cout] or a kernel larger
-/// than the padded input; ArgumentError on stride < 1 or padding < 0, or operands on different tapes.
+/// than the padded input; ArgumentError on stride < 1 or padding < 0, operands on different tapes, or a cache
+/// made for another tensor than the weight.
 template <class T>
-Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dParams params = {}) {
+Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dParams params = {},
+              ConvWeightCache<T>* cache = nullptr) {
     check_same_tape(x, weight, "conv2d");
+    detail::check_weight_cache(weight, cache, "conv2d");
     const bool has_bias = bias.defined();
     if (has_bias) check_same_tape(x, bias, "conv2d");
     const Shape bias_shape = has_bias ? bias.shape() : Shape{};
@@ -431,7 +510,7 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dP
     detail::ConvEpilogue<T> e;
     e.shift = has_bias ? bias.value().data() : nullptr;
     const detail::ConvForward<T> f = detail::conv2d_forward(tape, x.value().data(), N, weight.value().data(), Cout, g,
-                                                            e, out.mutable_value().data());
+                                                            e, out.mutable_value().data(), grad ? nullptr : cache);
     if (grad)
         tape.record("conv2d", out, [x, weight, bias, out, f, has_bias] {
             const T* dy = out.grad().data();

@@ -35,12 +35,16 @@ bool conv_affine_needs_grad(const Var<T>& v) {
 /// conv2d(x, w, b)); `residual`, when defined, has the output's shape [N, Cout, Ho, Wo]. The epilogue runs on
 /// each sample group right after its GEMM. Every operand may require a gradient; the backward is that of the
 /// composition (the ReLU's gradient at 0 is 0, as PyTorch's).
+/// With a `cache` for the weight, a call that records nothing (inference) reuses its packed weights, as conv2d().
 /// @throws what conv2d() throws for x and weight; ShapeError when scale or shift is not [Cout] or the residual
-/// does not have the output's shape, naming the shapes; ArgumentError for operands on different tapes.
+/// does not have the output's shape, naming the shapes; ArgumentError for operands on different tapes or a cache
+/// made for another tensor.
 template <class T>
 Var<T> conv2d_affine(const Var<T>& x, const Var<T>& weight, const Var<T>& scale, const Var<T>& shift,
-                     Conv2dParams params = {}, const Var<T>& residual = Var<T>(), bool relu = false) {
+                     Conv2dParams params = {}, const Var<T>& residual = Var<T>(), bool relu = false,
+                     ConvWeightCache<T>* cache = nullptr) {
     check_same_tape(x, weight, "conv2d_affine");
+    detail::check_weight_cache(weight, cache, "conv2d_affine");
     Tape& tape = x.tape();
     const detail::Window2d g = detail::conv2d_geometry(x.shape(), weight.shape(), nullptr, params);
     const index_t N = x.dim(0), Cout = weight.dim(0);
@@ -67,7 +71,7 @@ Var<T> conv2d_affine(const Var<T>& x, const Var<T>& weight, const Var<T>& scale,
     T* raw = keep_raw ? tape.buffer<T>(out_shape.numel()) : nullptr;
     e.raw = raw;
     const detail::ConvForward<T> f = detail::conv2d_forward(tape, x.value().data(), N, weight.value().data(), Cout,
-                                                            g, e, out.mutable_value().data());
+                                                            g, e, out.mutable_value().data(), grad ? nullptr : cache);
     if (grad)
         tape.record("conv2d_affine", out, [x, weight, scale, shift, residual, out, f, raw, relu] {
             const index_t C = f.Cout, P = f.P, n = f.N * C * P;
