@@ -2,6 +2,8 @@
 /// @file
 /// BatchNorm2d<T>: batch normalisation over the channels of [N, C, H, W] (or [N, C]), like torch.nn.BatchNorm2d.
 
+#include <utility>
+
 #include "strata/nn/module.hpp"
 #include "strata/core/options.hpp"
 #include "strata/ops/batch_norm.hpp"
@@ -71,12 +73,17 @@ public:
         shift = tape.make_output<T>(Shape{c}, false);
         T* sc = scale.mutable_value().data();
         T* sh = shift.mutable_value().data();
+        // Const reads only: a read through a mutable accessor would count as a change (Tensor::version) and
+        // write the tensor while other threads serve from it.
+        const T* gamma = weight_ ? std::as_const(weight_->value).data() : nullptr;
+        const T* beta = bias_ ? std::as_const(bias_->value).data() : nullptr;
+        const T* mean = std::as_const(*running_mean_).data();
+        const T* var = std::as_const(*running_var_).data();
         for (index_t i = 0; i < c; ++i) {
-            const double s = (weight_ ? static_cast<double>(weight_->value[i]) : 1.0) /
-                             std::sqrt(static_cast<double>((*running_var_)[i]) + options_.eps());
+            const double s = (gamma ? static_cast<double>(gamma[i]) : 1.0) /
+                             std::sqrt(static_cast<double>(var[i]) + options_.eps());
             sc[i] = static_cast<T>(s);
-            sh[i] = static_cast<T>((bias_ ? static_cast<double>(bias_->value[i]) : 0.0) -
-                                   static_cast<double>((*running_mean_)[i]) * s);
+            sh[i] = static_cast<T>((beta ? static_cast<double>(beta[i]) : 0.0) - static_cast<double>(mean[i]) * s);
         }
         return true;
     }

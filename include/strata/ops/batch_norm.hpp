@@ -5,6 +5,7 @@
 /// gamma/beta. One tape node; backward is the closed form.
 
 #include <cmath>
+#include <utility>
 #include <cstring>
 
 #include "strata/autograd/tape.hpp"
@@ -208,8 +209,14 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
     T* py = out.mutable_value().data();
     const T* pg = gamma.defined() ? gamma.value().data() : nullptr;
     const T* pb = beta.defined() ? beta.value().data() : nullptr;
-    T* prm = running_mean ? running_mean->data() : nullptr;
-    T* prv = running_var ? running_var->data() : nullptr;
+    // Writable (a change: the version advances) only when training updates them; evaluation only reads them,
+    // and several threads may serve from one model.
+    auto stats = [training](Tensor<T>* t) -> T* {
+        if (t == nullptr) return nullptr;
+        return training ? t->data() : const_cast<T*>(std::as_const(*t).data());
+    };
+    T* prm = stats(running_mean);
+    T* prv = stats(running_var);
     const index_t M = L.per_channel();
 
     detail::parallel_for(L.C, M * L.C >= 16384, [&](index_t c) {
