@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "op_test_util.hpp"
+#include "strata/models/registry.hpp"
 #include "strata/nn/conv2d.hpp"
 #include "strata/ops/conv2d_affine.hpp"
 #include "strata/ops/sum.hpp"
@@ -200,4 +201,40 @@ TEST_CASE("nn::Conv2d in inference packs its weight once and follows optimizer s
     CHECK(conv.weight_cache().fills() == (packs ? 1u : 0u));  // training does not touch the cache
     CHECK(same_bits(eval_forward(), uncached()));
     CHECK(conv.weight_cache().fills() == (packs ? 2u : 0u));
+}
+
+TEST_CASE("A ResNet in evaluation mode packs each convolution once over many forwards", "[models][conv2d][cache]") {
+    // Every read a forward makes of a weight must be a const access: one through a mutable accessor would advance
+    // the weight's version and repack it on every request.
+    for (const char* name : {"resnet18", "resnet20-aux", "dsn"}) {
+        INFO(name);
+        auto model = models::make_model<float>(name);
+        model->eval();
+        const Tensor<float> x = random_as<float>({2, 1, 28, 28}, 51);
+        std::vector<nn::Conv2d<float>*> convs;
+        for (auto& named : model->named_modules())
+            if (auto* c = dynamic_cast<nn::Conv2d<float>*>(named.second)) convs.push_back(c);
+        REQUIRE(!convs.empty());
+        auto total_fills = [&] {
+            std::uint64_t n = 0;
+            for (auto* c : convs) n += c->weight_cache().fills();
+            return n;
+        };
+        std::vector<float> first;
+        for (int request = 0; request < 3; ++request) {
+            Tape tape;
+            NoGradGuard off(tape);
+            const Var<float> y = (*model)(tape.constant(x));
+            const std::vector<float> got(y.value().data(), y.value().data() + y.numel());
+            if (request == 0) first = got;
+            CHECK(same_bits(got, first));
+        }
+        const std::uint64_t after_three = total_fills();
+        if (active_isa() != Isa::generic) CHECK(after_three > 0);
+        Tape tape;
+        NoGradGuard off(tape);
+        (void)(*model)(tape.constant(x));
+        CHECK(total_fills() == after_three);
+        CHECK(after_three <= convs.size());  // at most one fill per convolution, whatever the number of requests
+    }
 }

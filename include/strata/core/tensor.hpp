@@ -173,7 +173,7 @@ public:
     /// The storage's process-unique id (0 for a default-constructed tensor); kept by moves, new for clone().
     std::uint64_t storage_id() const { return storage_id_; }
     /// How many times the elements may have been changed through this tensor's mutable accessors.
-    std::uint64_t version() const { return version_; }
+    std::uint64_t version() const { return version_.load(std::memory_order_relaxed); }
     /// Counts as a change (version() goes up): call it after writing through a pointer or view kept from earlier.
     void mark_modified() { touch(); }
     ArrayMap<T> array() { return view().array(); }
@@ -228,13 +228,17 @@ public:
     }
 
 private:
-    void touch() { ++version_; }
+    // A relaxed atomic load and store (plain moves, no locked instruction): several threads reading one tensor
+    // through mutable accessors is then no data race, and the version still moves on.
+    void touch() { version_.store(version_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
     void swap(Tensor& other) noexcept {
         std::swap(shape_, other.shape_);
         std::swap(size_, other.size_);
         std::swap(data_, other.data_);
         std::swap(storage_id_, other.storage_id_);
-        std::swap(version_, other.version_);
+        const std::uint64_t mine = version_.load(std::memory_order_relaxed);
+        version_.store(other.version_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        other.version_.store(mine, std::memory_order_relaxed);
     }
 
     index_t offset(std::initializer_list<index_t> idx) const {
@@ -254,7 +258,7 @@ private:
     index_t size_ = 0;
     detail::AlignedBuffer<T> data_;
     std::uint64_t storage_id_ = 0;
-    std::uint64_t version_ = 0;
+    std::atomic<std::uint64_t> version_{0};
 };
 
 }  // namespace strata
