@@ -3,6 +3,15 @@
 #include "optim/optim_test_util.hpp"
 #include "strata/optim/sgd.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 using namespace strata;
 using namespace strata::optim;
 using strata::test::QuadSinProblem;
@@ -86,4 +95,59 @@ TEST_CASE("SGD rejects bad options with PyTorch's messages", "[optim][sgd]") {
     SGD<double> opt({&p}, SGDOptions(0.1));
     opt.options(0).momentum(-1.0);
     CHECK_THROWS_WITH(opt.step(), Catch::Contains("invalid momentum value: -1"));
+}
+
+TEST_CASE("SGD and zero_grad on a parameter split over threads give the same result on any thread count",
+          "[optim][sgd][threads]") {
+    // More than five grains of parallel_ranges, with a ragged last one; two momentum steps (the first copies the
+    // gradient into the buffer, the second blends).
+    const index_t n = 5 * strata::detail::elementwise_grain + 123;
+    auto run = [&](int threads) {
+#ifdef _OPENMP
+        const int saved = omp_get_max_threads();
+        omp_set_num_threads(threads);
+#else
+        (void)threads;
+#endif
+        Parameter<float> p(Tensor<float>(Shape{n}));
+        Generator gen(7);
+        p.value.fill_normal(gen);
+        SGD<float> opt({&p}, SGDOptions(0.1).momentum(0.9).weight_decay(0.01).nesterov(true));
+        for (int step = 0; step < 2; ++step) {
+            opt.zero_grad();
+            p.grad.fill_normal(gen);
+            opt.step();
+        }
+        opt.zero_grad();
+        const bool cleared = p.grad.array().abs().maxCoeff() == 0.0f;
+#ifdef _OPENMP
+        omp_set_num_threads(saved);
+#endif
+        return std::make_pair(std::vector<float>(p.value.data(), p.value.data() + n), cleared);
+    };
+    const auto one = run(1), two = run(2);
+    CHECK(one.second);
+    CHECK(two.second);
+    REQUIRE(one.first.size() == two.first.size());
+    CHECK(std::equal(one.first.begin(), one.first.end(), two.first.begin()));
+
+    // Against the update rule written out in double, element by element.
+    Generator gen(7);
+    Tensor<float> w0(Shape{n});
+    w0.fill_normal(gen);
+    std::vector<double> w(w0.data(), w0.data() + n), buf(static_cast<std::size_t>(n));
+    Tensor<float> g(Shape{n});
+    for (int step = 0; step < 2; ++step) {
+        g.fill_normal(gen);
+        for (index_t i = 0; i < n; ++i) {
+            const auto k = static_cast<std::size_t>(i);
+            const double d = g[i] + 0.01 * w[k];
+            buf[k] = step == 0 ? d : 0.9 * buf[k] + d;
+            w[k] -= 0.1 * (d + 0.9 * buf[k]);
+        }
+    }
+    double worst = 0;
+    for (index_t i = 0; i < n; ++i)
+        worst = std::max(worst, std::abs(two.first[static_cast<std::size_t>(i)] - w[static_cast<std::size_t>(i)]));
+    CHECK(worst < 1e-5);
 }

@@ -3,6 +3,9 @@
 /// Parameter<T>: a trainable tensor with its gradient. Parameters live outside the tape's arena; when a
 /// forward pass uses one (Tape::parameter), backward accumulates straight into its `grad`.
 
+#include <algorithm>
+
+#include "strata/core/parallel.hpp"
 #include "strata/core/tensor.hpp"
 
 namespace strata {
@@ -21,8 +24,12 @@ struct Parameter {
     /// A parameter holding `initial` with a zero gradient.
     explicit Parameter(Tensor<T> initial) : value(std::move(initial)), grad(value.shape()) {}
 
-    /// Sets the gradient to zero.
-    void zero_grad() { grad.fill(T(0)); }
+    /// Sets the gradient to zero (a large one on all the available threads).
+    void zero_grad() {
+        T* g = grad.data();
+        detail::parallel_ranges(grad.numel(), detail::elementwise_grain,
+                                [g](index_t b, index_t e) { std::fill(g + b, g + e, T(0)); });
+    }
     const Shape& shape() const { return value.shape(); }
     index_t numel() const { return value.numel(); }
 };

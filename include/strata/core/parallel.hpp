@@ -54,6 +54,23 @@ void parallel_for(index_t n, int threads, bool worth_it, Body&& body) {
     for (index_t i = 0; i < n; ++i) body(i);
 }
 
+/// Runs body(begin, end) over [0, n) cut into ranges of `grain` elements (the last shorter), shared out among the
+/// available threads when n is at least two grains, else as one call on the calling thread. For element-wise
+/// loops over large arrays (an optimizer's update, a fill): each element is computed alike wherever it runs, so
+/// the result does not depend on the thread count. `body` must not throw.
+template <class Body>
+void parallel_ranges(index_t n, index_t grain, Body&& body) {
+    const index_t pieces = (n + grain - 1) / grain;
+    if (pieces < 2 || available_threads() < 2) {
+        if (n > 0) body(index_t{0}, n);
+        return;
+    }
+    parallel_for(pieces, true, [&](index_t c) { body(c * grain, std::min(n, (c + 1) * grain)); });
+}
+
+/// Elements from which an element-wise update of memory-bound work is split over threads (parallel_ranges).
+inline constexpr index_t elementwise_grain = index_t{1} << 16;
+
 /// parallel_for over all available_threads().
 template <class Body>
 void parallel_for(index_t n, bool worth_it, Body&& body) {

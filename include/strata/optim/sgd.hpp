@@ -5,6 +5,7 @@
 
 #include "strata/core/cpu_features.hpp"
 #include "strata/core/options.hpp"
+#include "strata/core/parallel.hpp"
 #include "strata/optim/optimizer.hpp"
 
 namespace strata::optim {
@@ -135,9 +136,12 @@ protected:
         T* w = p.value.data();
         const T* grad = p.grad.data();
         T* buf = use_momentum ? s.momentum_buffer.data() : nullptr;
-        const index_t n = p.numel();
-        strata::detail::run_for_active_isa([&] {  // compiled for the CPU's ISA
-            detail::sgd_update(decay, use_momentum, first, nesterov, w, grad, buf, n, lr, wd, mom, keep);
+        // Element-wise, so large parameters are shared out among the threads with the same result.
+        strata::detail::parallel_ranges(p.numel(), strata::detail::elementwise_grain, [&](index_t b, index_t e) {
+            strata::detail::run_for_active_isa([&] {  // compiled for the CPU's ISA
+                detail::sgd_update(decay, use_momentum, first, nesterov, w + b, grad + b, buf ? buf + b : nullptr,
+                                   e - b, lr, wd, mom, keep);
+            });
         });
         if (use_momentum) s.momentum_steps[0] += T(1);
     }
