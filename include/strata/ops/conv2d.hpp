@@ -12,6 +12,7 @@
 #include "strata/core/cpu_features.hpp"
 #include "strata/core/parallel.hpp"
 #include "strata/ops/conv_weight_cache.hpp"
+#include "strata/ops/detail/conv2d_parts.hpp"
 #include "strata/ops/detail/gemm.hpp"
 #include "strata/ops/detail/im2col.hpp"
 
@@ -24,42 +25,6 @@ struct Conv2dParams {
 };
 
 namespace detail {
-
-/// How conv2d splits a batch: `group` samples are unfolded side by side into one GEMM (small feature maps
-/// give GEMMs too thin to be efficient one sample at a time), `chunks` = ceil(N / group) GEMM groups are
-/// shared out statically among `threads` OpenMP threads. Convolutions too small to repay a parallel region
-/// (under `min_flops_per_thread` per thread) run on the calling thread.
-struct ConvBatchPlan {
-    index_t group = 1;
-    index_t chunks = 0;
-    int threads = 1;
-
-    /// Columns a GEMM should have at least before samples stop being grouped.
-    static constexpr index_t target_cols = 128;
-    /// Forward multiply-adds times two that make one more thread worth waking.
-    static constexpr double min_flops_per_thread = 1e6;
-
-    ConvBatchPlan(index_t batch, index_t positions, double flops) {
-        index_t available = available_threads();
-        available = std::max<index_t>(1, std::min(available, static_cast<index_t>(flops / min_flops_per_thread)));
-        group = std::max<index_t>(1, (target_cols + positions - 1) / std::max<index_t>(positions, 1));
-        const index_t per_thread = (batch + available - 1) / available;
-        group = std::max<index_t>(1, std::min(group, per_thread));
-        chunks = (batch + group - 1) / group;
-        threads = static_cast<int>(std::max<index_t>(1, std::min(available, chunks)));
-    }
-
-    /// The first sample of chunk `c` and the number of samples in it.
-    index_t first(index_t c) const { return c * group; }
-    index_t size(index_t c, index_t batch) const { return std::min(group, batch - c * group); }
-};
-
-/// Number of T in a per-thread scratch slice of `n` elements, rounded up to whole 64-byte lines.
-template <class T>
-index_t conv_scratch_stride(index_t n) {
-    const auto per_line = static_cast<index_t>(alignment / sizeof(T));
-    return (n + per_line - 1) / per_line * per_line;
-}
 
 /// Validates conv2d's arguments and returns the per-image geometry; throws ShapeError / ArgumentError.
 inline Window2d conv2d_geometry(const Shape& x, const Shape& w, const Shape* bias, const Conv2dParams& p) {
@@ -79,152 +44,6 @@ inline Window2d conv2d_geometry(const Shape& x, const Shape& w, const Shape* bia
     check<ShapeError>((x[2] + 2 * p.padding) * (x[3] + 2 * p.padding) < (index_t{1} << 31), "conv2d: padded input ",
                       x[2] + 2 * p.padding, "x", x[3] + 2 * p.padding, " is too large for 32-bit offsets");
     return Window2d(x[1], x[2], x[3], w[2], w[3], p.stride, p.padding);
-}
-
-/// Unfolds samples [n0, n0 + count) of `x` side by side into `col` ([K, count*P]) and returns it, or returns
-/// the sample itself when it already is its column matrix (one sample, 1x1 kernel, stride 1, no padding).
-template <class T>
-const T* conv_unfold(const T* x, const Im2colPlan& plan, index_t n0, index_t count, T* padded, T* col) {
-    const Window2d& g = plan.g;
-    const index_t image = g.channels * g.height * g.width, P = g.col_cols();
-    if (count == 1 && g.is_identity()) return x + n0 * image;
-    for (index_t j = 0; j < count; ++j) im2col(x + (n0 + j) * image, plan, padded, col + j * P, count * P);
-    return col;
-}
-
-/// What conv2d's forward does to every output element right after the GEMM, while the chunk is in cache:
-/// out = act(acc * scale[c] + shift[c] + residual), where acc is the convolution's sum and each part is
-/// optional (a null scale is 1, a null shift 0, a null residual 0, act the identity unless `relu`). Plain
-/// conv2d uses shift = bias; the fused eval path of conv + batch-norm (+ residual add) (+ ReLU) uses the
-/// batch-norm's per-channel scale and shift (see conv2d_affine).
-template <class T>
-struct ConvEpilogue {
-    const T* scale = nullptr;     ///< [Cout] or null
-    const T* shift = nullptr;     ///< [Cout] or null
-    const T* residual = nullptr;  ///< [N, Cout, Ho, Wo] (the output's layout) or null
-    bool relu = false;            ///< clamp at 0 last
-    T* raw = nullptr;             ///< when not null, receives acc ([N, Cout, Ho, Wo]) before the epilogue
-    bool accumulate = false;      ///< out += acc instead (the parts above must then all be unset)
-};
-
-/// One output row of `n` elements: out[q] = act(acc[q] * s + b (+ res[q])). `acc` may equal `out` (in place).
-template <class T>
-void conv_epilogue_row(const T* acc, index_t n, T s, T b, const T* res, bool relu, T* out) {
-    if (res) {
-        if (relu)
-            for (index_t q = 0; q < n; ++q) {
-                const T v = acc[q] * s + b + res[q];
-                out[q] = v > T(0) ? v : T(0);
-            }
-        else
-            for (index_t q = 0; q < n; ++q) out[q] = acc[q] * s + b + res[q];
-    } else if (relu) {
-        for (index_t q = 0; q < n; ++q) {
-            const T v = acc[q] * s + b;
-            out[q] = v > T(0) ? v : T(0);
-        }
-    } else if (s != T(1)) {
-        for (index_t q = 0; q < n; ++q) out[q] = acc[q] * s + b;
-    } else if (b != T(0) || acc != out) {
-        for (index_t q = 0; q < n; ++q) out[q] = acc[q] + b;
-    }
-}
-
-/// Finishes a chunk of `count` samples: the GEMM result `y` (element (co, j, q) at y[co*ld + j*P + q]) goes
-/// through the epilogue `e` into the NCHW output `out` (sample j, channel co at out[(j*cout + co)*P]); `y`
-/// may be `out` itself (count == 1, ld == P; when accumulating, the GEMM has then added into it already).
-/// `residual` and `raw` of `e` are offset like `out`.
-template <class T>
-void conv_finish(const T* y, index_t ld, index_t count, index_t cout, index_t P, const ConvEpilogue<T>& e,
-                 index_t offset, T* out) {
-    for (index_t j = 0; j < count; ++j)
-        for (index_t co = 0; co < cout; ++co) {
-            const T* acc = y + co * ld + j * P;
-            const index_t at = offset + (j * cout + co) * P;
-            if (e.accumulate) {  // the GEMM accumulated into `out` itself when y is out
-                if (acc != out + at) ArrayMap<T>(out + at, P) += ArrayMap<const T>(acc, P);
-                continue;
-            }
-            if (e.raw) std::copy_n(acc, P, e.raw + at);
-            conv_epilogue_row(acc, P, e.scale ? e.scale[co] : T(1), e.shift ? e.shift[co] : T(0),
-                              e.residual ? e.residual + at : nullptr, e.relu, out + at);
-        }
-}
-
-/// The inverse reordering: NCHW samples `nchw` [count, Cout, P] into `y` [Cout, count*P].
-template <class T>
-void conv_from_nchw(const T* nchw, index_t count, index_t cout, index_t P, T* y) {
-    if (P == 1) {
-        MatrixMap<T>(y, cout, count) = MatrixMap<const T>(nchw, count, cout).transpose();
-        return;
-    }
-    for (index_t j = 0; j < count; ++j)
-        for (index_t co = 0; co < cout; ++co) {
-            const T* from = nchw + (j * cout + co) * P;
-            T* to = y + co * count * P + j * P;
-            for (index_t q = 0; q < P; ++q) to[q] = from[q];
-        }
-}
-
-/// The weight [Cout, Cin, kh, kw] as the [Cout, Cin * taps] matrix of the plan's active taps: the weight
-/// itself when every tap is active, else a compacted copy in the tape's arena.
-/// Shared out among `threads` OpenMP threads (by output channel) when there is more than one.
-template <class T>
-const T* conv_active_weight(Tape& tape, const T* w, index_t cout, const Im2colPlan& plan, int threads = 1) {
-    if (plan.all_taps()) return w;
-    const index_t kk = plan.g.kernel_h * plan.g.kernel_w, cin = plan.g.channels, K = plan.rows();
-    T* wk = tape.buffer<T>(cout * K);
-    parallel_for(cout, threads, threads > 1, [&](index_t co) {
-        for (index_t c = 0; c < cin; ++c)
-            for (index_t a = 0; a < plan.taps; ++a)
-                wk[co * K + c * plan.taps + a] = w[(co * cin + c) * kk + plan.tap_ids[a]];
-    });
-    return wk;
-}
-
-/// dw [Cout, Cin, kh, kw] += `part` [Cout, Cin * taps] (a gradient over the plan's active taps).
-template <class T>
-void conv_add_active_weight_grad(T* dw, const T* part, index_t cout, const Im2colPlan& plan) {
-    const index_t kk = plan.g.kernel_h * plan.g.kernel_w, cin = plan.g.channels, K = plan.rows();
-    if (plan.all_taps()) {
-        ArrayMap<T>(dw, cout * K) += ArrayMap<const T>(part, cout * K);
-        return;
-    }
-    for (index_t co = 0; co < cout; ++co)
-        for (index_t c = 0; c < cin; ++c)
-            for (index_t a = 0; a < plan.taps; ++a)
-                dw[(co * cin + c) * kk + plan.tap_ids[a]] += part[co * K + c * plan.taps + a];
-}
-
-/// What conv2d's forward hands to its backward: the unfolding plan, the batch split and the weight matrix
-/// over the active taps (all in the tape's arena, trivially destructible).
-template <class T>
-struct ConvForward {
-    Im2colPlan unfold;
-    ConvBatchPlan plan;
-    const T* wk;  ///< [Cout, K] weight over the active taps
-    index_t N, Cout, K, P, image;
-};
-
-/// The row offsets of the column matrix of `plan` read from an image (padded when the plan pads):
-/// row c * taps + a (channel c, active tap a = (i, j)) starts at c * plane + i * plane_w + j.
-inline void conv_row_offsets(const Im2colPlan& plan, std::int32_t* out) {
-    const index_t plane = plan.plane_h * plan.plane_w;
-    for (index_t c = 0; c < plan.g.channels; ++c)
-        for (index_t a = 0; a < plan.taps; ++a) {
-            const index_t i = plan.tap_ids[a] / plan.g.kernel_w, j = plan.tap_ids[a] % plan.g.kernel_w;
-            out[c * plan.taps + a] = static_cast<std::int32_t>(c * plane + i * plan.plane_w + j);
-        }
-}
-
-/// The column offsets of `count` samples' column matrices side by side, the samples' (padded) images
-/// `image_stride` apart: column n * P + oh * Wo + ow at n * image_stride + oh * stride * plane_w + ow * stride.
-inline void conv_col_offsets(const Im2colPlan& plan, index_t count, index_t image_stride, std::int32_t* out) {
-    const Window2d& g = plan.g;
-    for (index_t n = 0; n < count; ++n)
-        for (index_t oh = 0; oh < g.out_h; ++oh)
-            for (index_t ow = 0; ow < g.out_w; ++ow)
-                *out++ = static_cast<std::int32_t>(n * image_stride + oh * g.stride * plan.plane_w + ow * g.stride);
 }
 
 /// Throws ArgumentError unless `cache` is null or made for the tensor `weight` views.
