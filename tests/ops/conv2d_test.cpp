@@ -14,6 +14,8 @@
 #include "strata/autograd/gradcheck.hpp"
 #include "strata/ops/add.hpp"
 #include "strata/ops/conv2d.hpp"
+#include "strata/ops/mul.hpp"
+#include "strata/ops/sum.hpp"
 #include "support/fixture.hpp"
 #include "support/isa_scope.hpp"
 
@@ -292,8 +294,10 @@ TEST_CASE("conv2d gives the same results with one and two threads", "[ops][conv2
     struct Case {
         Shape x, w;
     };
-    // Big enough to run in parallel: 12x12 maps one sample per GEMM, 3x3 maps grouped 8 samples per GEMM.
-    for (const Case& k : {Case{{4, 16, 12, 12}, {16, 16, 3, 3}}, Case{{16, 32, 3, 3}, {32, 32, 3, 3}}}) {
+    // Big enough to run in parallel: 12x12 maps one sample per GEMM, 3x3 maps grouped 8 samples per GEMM, 1x1
+    // maps (only the centre tap sees the input: the partial weight gradients are added tap by tap).
+    for (const Case& k : {Case{{4, 16, 12, 12}, {16, 16, 3, 3}}, Case{{16, 32, 3, 3}, {32, 32, 3, 3}},
+                          Case{{64, 128, 1, 1}, {128, 128, 3, 3}}}) {
         INFO("input " << k.x << " weight " << k.w);
         const Tensor<double> x = random_tensor(k.x, 31), w = random_tensor(k.w, 32), b = random_tensor({k.w[0]}, 33);
         const Tensor<double> dy = random_tensor({k.x[0], k.w[0], k.x[2], k.x[3]}, 34);
@@ -313,6 +317,29 @@ TEST_CASE("conv2d gives the same results with one and two threads", "[ops][conv2
         }
         CHECK(test::max_abs_diff(again.dw, two.dw) == 0.0);  // deterministic for a given thread count
         CHECK(test::max_abs_diff(again.dx, two.dx) == 0.0);
+    }
+}
+
+TEST_CASE("conv2d on two threads adds its weight gradient to one that is already there", "[ops][conv2d][openmp]") {
+    // One weight in two convolutions: the second backward adds to the gradient the first wrote. Each thread's
+    // partial gradient is written by its first chunk and must not leak into, or replace, what dw holds.
+    for (const Shape& xs : {Shape{8, 16, 12, 12}, Shape{64, 128, 1, 1}}) {
+        INFO("input " << xs);
+        const Shape ws{xs[1], xs[1], 3, 3};
+        const Tensor<double> x1 = random_tensor(xs, 41), x2 = random_tensor(xs, 42), w = random_tensor(ws, 43);
+        const Tensor<double> dy1 = random_tensor(xs, 44), dy2 = random_tensor(xs, 45);
+        const NaiveConv ref1(x1, w, nullptr, 1, 1, &dy1), ref2(x2, w, nullptr, 1, 1, &dy2);
+        const int saved = omp_get_max_threads();
+        omp_set_num_threads(2);
+        Tape tape;
+        Var<double> wv = tape.variable(w);
+        Var<double> y1 = conv2d(tape.constant(x1), wv, {1, 1}), y2 = conv2d(tape.constant(x2), wv, {1, 1});
+        Var<double> loss = add(sum(mul(y1, tape.constant(dy1))), sum(mul(y2, tape.constant(dy2))));
+        loss.backward();
+        omp_set_num_threads(saved);
+        Tensor<double> expected(ws);
+        for (index_t i = 0; i < expected.numel(); ++i) expected[i] = ref1.dw[i] + ref2.dw[i];
+        CHECK(test::max_rel_diff(Tensor<double>::from(wv.grad()), expected) < 1e-12);
     }
 }
 #endif

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "ops/op_test_util.hpp"
 #include "strata/autograd/gradcheck.hpp"
 #include "strata/ops/add.hpp"
@@ -59,3 +63,32 @@ TEST_CASE("relu passes gradcheck", "[ops][relu][gradcheck]") {
     };
     CHECK(gradcheck(twice, {&a}).passed);
 }
+
+#ifdef _OPENMP
+TEST_CASE("relu and add split over two threads give what one thread gives, exactly", "[ops][relu][openmp]") {
+    // Large enough to be split (parallel_split), with a length that is no multiple of 16; each gradient both
+    // written fresh (the first to reach a value) and added to (the value used twice).
+    const index_t n = 4 * strata::detail::elementwise_split_min + 37;
+    const auto x0 = random_tensor<float>({n}, 21);
+    const auto seed = random_tensor<float>({n}, 22);
+    auto run = [&](int threads) {
+        const int saved = omp_get_max_threads();
+        omp_set_num_threads(threads);
+        Tape tape;
+        auto x = tape.variable(x0);
+        auto r = relu(x);
+        auto y = add(add(r, r), relu(x));  // add's backward copies, then adds; relu's writes, then adds
+        tape.backward(y, seed.view());
+        omp_set_num_threads(saved);
+        return std::make_pair(y.to_tensor(), Tensor<float>::from(x.grad()));
+    };
+    const auto one = run(1), two = run(2);
+    for (index_t i = 0; i < n; ++i) {
+        const float r = x0[i] > 0 ? x0[i] : 0.0f;
+        const float g = x0[i] > 0 ? seed[i] + (seed[i] + seed[i]) : 0.0f;
+        if (one.first[i] != (r + r) + r || one.second[i] != g) FAIL("element " << i << " differs from the reference");
+    }
+    CHECK(test::max_abs_diff(one.first, two.first) == 0.0);
+    CHECK(test::max_abs_diff(one.second, two.second) == 0.0);
+}
+#endif

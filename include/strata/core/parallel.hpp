@@ -71,6 +71,31 @@ void parallel_ranges(index_t n, index_t grain, Body&& body) {
 /// Elements from which an element-wise update of memory-bound work is split over threads (parallel_ranges).
 inline constexpr index_t elementwise_grain = index_t{1} << 16;
 
+/// Elements per thread from which an activation-sized element-wise op (ReLU, an addition) is split over threads
+/// (parallel_split). A parallel region costs about 4 us; ReLU over 65,536 cached floats takes 2.5 us on one
+/// thread and 6.6 us on two, over 200,704 floats 16 us on one and 10 us on two (ops_bench, AMD Zen 5).
+inline constexpr index_t elementwise_split_min = index_t{1} << 16;
+
+/// Runs body(begin, end) over [0, n) cut into one contiguous range per thread, the cuts on multiples of 16
+/// elements (whole 64-byte lines of floats), using as many of the available threads as get at least
+/// `min_per_thread` elements each; on the calling thread as one call when that is one. Contiguous halves of an
+/// NCHW activation are the samples the convolutions' batch split gave the same threads, so each thread mostly
+/// reads what is already in its own core's cache. For element-wise bodies: the result does not depend on the
+/// thread count. `body` must not throw.
+template <class Body>
+void parallel_split(index_t n, index_t min_per_thread, Body&& body) {
+    const index_t t = std::min<index_t>(available_threads(), n / std::max<index_t>(min_per_thread, 1));
+    if (t < 2) {
+        if (n > 0) body(index_t{0}, n);
+        return;
+    }
+    const index_t per = ((n + t - 1) / t + 15) / 16 * 16;
+    parallel_for(t, static_cast<int>(t), true, [&](index_t k) {
+        const index_t begin = std::min(n, k * per), end = std::min(n, begin + per);
+        if (begin < end) body(begin, end);
+    });
+}
+
 /// parallel_for over all available_threads().
 template <class Body>
 void parallel_for(index_t n, bool worth_it, Body&& body) {

@@ -6,6 +6,8 @@
 
 #include "strata/autograd/tape.hpp"
 #include "strata/core/cpu_features.hpp"
+#include "strata/core/parallel.hpp"
+#include "strata/core/simd_loop.hpp"
 #include "strata/ops/detail/broadcast.hpp"
 
 namespace strata {
@@ -16,14 +18,14 @@ namespace detail {
 
 /// out[i] = a[i] + b[i]; `out` overlaps neither input.
 template <class T>
-inline void add_loop(const T* a, const T* b, T* __restrict out, index_t n) {
-    for (index_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+inline void add_loop(const T* a, const T* b, T* out, index_t n) {
+    simd_loop(n, [a, b, out](index_t i) { out[i] = a[i] + b[i]; });
 }
 
 /// acc[i] += g[i]; `acc` does not overlap `g`.
 template <class T>
-inline void accumulate_loop(const T* g, T* __restrict acc, index_t n) {
-    for (index_t i = 0; i < n; ++i) acc[i] += g[i];
+inline void accumulate_loop(const T* g, T* acc, index_t n) {
+    simd_loop(n, [g, acc](index_t i) { acc[i] += g[i]; });
 }
 
 }  // namespace detail
@@ -44,8 +46,9 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
         {
             const T *pa = a.value().data(), *pb = b.value().data();
             T* po = out.mutable_value().data();
-            const index_t n = out.numel();
-            detail::run_for_active_isa([&] { detail::add_loop(pa, pb, po, n); });
+            detail::parallel_split(out.numel(), detail::elementwise_split_min, [pa, pb, po](index_t i, index_t e) {
+                detail::run_for_active_isa([&] { detail::add_loop(pa + i, pb + i, po + i, e - i); });
+            });
         }
         if (grad)
             tape.record("add", out, [a, b, out] {
@@ -55,8 +58,10 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
                     if (!operand->requires_grad()) continue;
                     bool fresh = false;
                     T* d = operand->grad_for_write(fresh).data();
-                    if (fresh) std::copy_n(g, n, d);  // the first gradient to reach the operand
-                    else detail::run_for_active_isa([&] { detail::accumulate_loop(g, d, n); });
+                    detail::parallel_split(n, detail::elementwise_split_min, [g, d, fresh](index_t i, index_t e) {
+                        if (fresh) std::copy(g + i, g + e, d + i);  // the first gradient to reach the operand
+                        else detail::run_for_active_isa([&] { detail::accumulate_loop(g + i, d + i, e - i); });
+                    });
                 }
             });
         return out;

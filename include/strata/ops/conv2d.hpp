@@ -232,14 +232,17 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
     if (need_dx && dx_blocking.isa() != Isa::generic)
         wt = gemm_pack_a(true, K, Cout, f.wk, K, dx_blocking, tape.buffer<T>(dx_blocking.packed_a_size(K, Cout)),
                          plan.threads);
-    if (partial_dw)  // each thread clears its own partial weight gradient
-        parallel_for(plan.threads, plan.threads, plan.threads > 1,
-                     [&](index_t t) { std::fill_n(scratch + t * per_thread, Cout * K, T(0)); });
+    // A thread's partial weight gradient is written (not added to) by its first chunk, so it needs no clearing.
+    std::int32_t* started = partial_dw ? tape.buffer<std::int32_t>(plan.threads) : nullptr;
+    if (started) std::fill_n(started, plan.threads, 0);
 
     auto backward_chunk = [&](index_t c) {
         const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
-        T* mine = scratch + thread_index() * per_thread;
+        const int me = thread_index();
+        T* mine = scratch + me * per_thread;
         T* dw_acc = partial_dw ? mine : dw;
+        const bool dw_add = !started || started[me] != 0;  // false: the chunk's product overwrites the partial
+        if (started) started[me] = 1;
         T* padded = mine + dw_stride;
         T* col_buf = padded + pad_stride;
         T* dcol = col_buf + col_stride;
@@ -260,11 +263,11 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
                     base = padded;
                 }
                 // dW [Cout, K] += dY [Cout, cols] col^T, col^T (position, row) at base + col_off + row_off
-                gemm_offsets(false, Cout, K, cols, dyc, cols, OffsetMatrix<T>{base, col_off, row_off}, dw_acc, K, true,
-                             packing);
+                gemm_offsets(false, Cout, K, cols, dyc, cols, OffsetMatrix<T>{base, col_off, row_off}, dw_acc, K,
+                             dw_add, packing);
             } else {
                 const T* col = conv_unfold(px, unfold, n0, count, padded, col_buf);
-                gemm(false, true, Cout, K, cols, dyc, cols, col, cols, dw_acc, K, true, packing);
+                gemm(false, true, Cout, K, cols, dyc, cols, col, cols, dw_acc, K, dw_add, packing);
             }
         }
         if (dx) {
@@ -287,15 +290,20 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
     };
     parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t c) { backward_chunk(c); });
 
-    if (partial_dw)  // reduce the per-thread weight gradients in thread order, output channels shared out
+    if (partial_dw) {  // add the partial weight gradients in thread order, output channels shared out
+        // Only the partials of threads that ran a chunk hold one (OpenMP may give a region fewer threads).
+        T** parts = tape.buffer<T*>(plan.threads);
+        int count = 0;
+        for (int t = 0; t < plan.threads; ++t)
+            if (started[t]) parts[count++] = scratch + t * per_thread;
         parallel_for(plan.threads, plan.threads, plan.threads > 1, [&](index_t s) {
             const index_t per = (Cout + plan.threads - 1) / plan.threads, co0 = s * per;
             const index_t rows = std::min(per, Cout - co0);
             if (rows <= 0) return;
-            for (int t = 0; t < plan.threads; ++t)
-                conv_add_active_weight_grad(dw + co0 * unfold.g.channels * unfold.g.kernel_h * unfold.g.kernel_w,
-                                            scratch + t * per_thread + co0 * K, rows, unfold);
+            conv_add_weight_grad_parts(dw + co0 * unfold.g.channels * unfold.g.kernel_h * unfold.g.kernel_w, parts,
+                                       count, co0 * K, rows, unfold);
         });
+    }
 }
 
 }  // namespace detail

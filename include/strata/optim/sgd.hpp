@@ -6,6 +6,7 @@
 #include "strata/core/cpu_features.hpp"
 #include "strata/core/options.hpp"
 #include "strata/core/parallel.hpp"
+#include "strata/core/simd_loop.hpp"
 #include "strata/optim/optimizer.hpp"
 
 namespace strata::optim {
@@ -16,7 +17,7 @@ namespace detail {
 /// branch-free loop the compiler vectorises.
 template <bool Decay, bool Momentum, bool First, bool Nesterov, class T>
 inline void sgd_update_loop(T* w, const T* grad, T* buf, index_t n, T lr, T wd, T mom, T keep) {
-    for (index_t i = 0; i < n; ++i) {
+    strata::detail::simd_loop(n, [=](index_t i) {
         T d = grad[i];
         if constexpr (Decay) d = d + wd * w[i];
         if constexpr (Momentum) {
@@ -25,7 +26,7 @@ inline void sgd_update_loop(T* w, const T* grad, T* buf, index_t n, T lr, T wd, 
             d = Nesterov ? d + mom * b : b;
         }
         w[i] = w[i] + (-lr) * d;
-    }
+    });
 }
 
 /// sgd_update_loop with the options chosen at run time.

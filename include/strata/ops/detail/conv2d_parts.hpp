@@ -10,7 +10,9 @@
 
 #include "strata/autograd/tape.hpp"
 #include "strata/core/aligned.hpp"
+#include "strata/core/cpu_features.hpp"
 #include "strata/core/parallel.hpp"
+#include "strata/core/simd_loop.hpp"
 #include "strata/ops/detail/im2col.hpp"
 
 namespace strata::detail {
@@ -152,18 +154,33 @@ const T* conv_active_weight(Tape& tape, const T* w, index_t cout, const Im2colPl
     return wk;
 }
 
-/// dw [Cout, Cin, kh, kw] += `part` [Cout, Cin * taps] (a gradient over the plan's active taps).
+/// acc[i] += a[i] + b[i], or acc[i] += a[i] without `b` (pointers as parameters: see relu.hpp's loops).
 template <class T>
-void conv_add_active_weight_grad(T* dw, const T* part, index_t cout, const Im2colPlan& plan) {
+inline void accumulate_sum_loop(const T* a, const T* b, T* acc, index_t n) {
+    if (b) simd_loop(n, [a, b, acc](index_t i) { acc[i] += a[i] + b[i]; });
+    else simd_loop(n, [a, acc](index_t i) { acc[i] += a[i]; });
+}
+
+/// dw [Cout, Cin, kh, kw] += the sum of the `count` partial gradients parts[t] + offset ([Cout, Cin * taps]
+/// each, over the plan's active taps), added in order, two per pass over dw.
+template <class T>
+void conv_add_weight_grad_parts(T* dw, T* const* parts, int count, index_t offset, index_t cout,
+                                const Im2colPlan& plan) {
     const index_t kk = plan.g.kernel_h * plan.g.kernel_w, cin = plan.g.channels, K = plan.rows();
-    if (plan.all_taps()) {
-        ArrayMap<T>(dw, cout * K) += ArrayMap<const T>(part, cout * K);
-        return;
+    for (int t = 0; t < count; t += 2) {
+        const T* p0 = parts[t] + offset;
+        const T* p1 = t + 1 < count ? parts[t + 1] + offset : nullptr;
+        if (plan.all_taps()) {
+            run_for_active_isa([&] { accumulate_sum_loop(p0, p1, dw, cout * K); });
+            continue;
+        }
+        for (index_t co = 0; co < cout; ++co)
+            for (index_t c = 0; c < cin; ++c)
+                for (index_t a = 0; a < plan.taps; ++a) {
+                    const index_t i = co * K + c * plan.taps + a;
+                    dw[(co * cin + c) * kk + plan.tap_ids[a]] += p1 ? p0[i] + p1[i] : p0[i];
+                }
     }
-    for (index_t co = 0; co < cout; ++co)
-        for (index_t c = 0; c < cin; ++c)
-            for (index_t a = 0; a < plan.taps; ++a)
-                dw[(co * cin + c) * kk + plan.tap_ids[a]] += part[co * K + c * plan.taps + a];
 }
 
 /// What conv2d's forward hands to its backward: the unfolding plan, the batch split and the weight matrix
