@@ -344,6 +344,84 @@ TEST_CASE("conv2d on two threads adds its weight gradient to one that is already
 }
 #endif
 
+TEST_CASE("tap classes group a small map's positions by the kernel taps that read real input", "[ops][conv2d]") {
+    std::vector<std::int32_t> storage;
+    auto classes_of = [&](const detail::Window2d& g) {
+        storage.assign(static_cast<std::size_t>(detail::Im2colPlan::storage_size(g)), 0);
+        const detail::Im2colPlan plan(g, storage.data());
+        return std::make_pair(detail::ConvTapClasses(plan), plan.taps);
+    };
+    // 2x2, 3x3 kernel, padding 1: each position reads through its own 2x2 block of taps, 4 of 9.
+    const auto [two, two_taps] = classes_of(detail::Window2d(8, 2, 2, 3, 3, 1, 1));
+    REQUIRE(two.usable);
+    CHECK(two_taps == 9);
+    CHECK(two.count() == 4);
+    CHECK(two.useful == Approx(4.0 / 9.0));
+    index_t positions = 0;
+    std::vector<int> seen(4, 0);
+    for (int r = 0; r < two.n_rows; ++r)
+        for (int c = 0; c < two.n_cols; ++c) {
+            CHECK(two.taps(r, c) == 4);
+            for (index_t q = 0; q < two.positions(r, c); ++q) ++seen[static_cast<std::size_t>(two.position(r, c, q, 2))];
+            positions += two.positions(r, c);
+        }
+    CHECK(positions == 4);
+    CHECK(seen == std::vector<int>{1, 1, 1, 1});
+    // 4x4: rows 0 | 1, 2 | 3 (2, 3 and 2 valid kernel rows): 9 classes, (2.5 / 3)^2 of the work is real.
+    const auto [four, four_taps] = classes_of(detail::Window2d(8, 4, 4, 3, 3, 1, 1));
+    REQUIRE(four.usable);
+    CHECK(four.count() == 9);
+    CHECK(four.useful == Approx((10.0 / 12.0) * (10.0 / 12.0)));
+    // No padding: one class, all of it real.
+    const auto [plain, plain_taps] = classes_of(detail::Window2d(8, 6, 6, 3, 3, 1, 0));
+    CHECK(plain.count() == 1);
+    CHECK(plain.useful == 1.0);
+    (void)plain_taps;
+    (void)four_taps;
+}
+
+TEST_CASE("conv2d's inference on small maps (one GEMM per tap class) matches the reference on every ISA",
+          "[ops][conv2d][isa]") {
+    struct Case {
+        Shape x, w;
+        index_t stride, padding;
+    };
+    // Maps where a quarter or more of an all-taps GEMM would multiply padding: 2x2, 3x3 and 4x4 at stride 1,
+    // 7x7 -> 4x4 and 4x4 -> 2x2 at stride 2, a 5x5 kernel on 3x5, and a batch whose last chunk is short.
+    const Case cases[] = {{{3, 16, 2, 2}, {24, 16, 3, 3}, 1, 1}, {{5, 8, 3, 3}, {16, 8, 3, 3}, 1, 1},
+                          {{4, 8, 4, 4}, {8, 8, 3, 3}, 1, 1},    {{3, 8, 7, 7}, {16, 8, 3, 3}, 2, 1},
+                          {{6, 8, 4, 4}, {16, 8, 3, 3}, 2, 1},   {{2, 4, 3, 5}, {8, 4, 5, 5}, 1, 2},
+                          {{67, 4, 2, 2}, {8, 4, 3, 3}, 1, 1}};
+#ifdef _OPENMP
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);  // tap classes are used on one thread
+#endif
+    for (const Isa isa : test::available_isas()) {
+        const test::IsaScope scope(isa);
+        for (const Case& k : cases) {
+            INFO("isa " << isa_name(isa) << ", input " << k.x << ", weight " << k.w << ", stride " << k.stride
+                        << ", padding " << k.padding);
+            const Tensor<double> x = random_tensor(k.x, 51), w = random_tensor(k.w, 52), b = random_tensor({k.w[0]}, 53);
+            const NaiveConv ref(x, w, &b, k.stride, k.padding, nullptr);
+            for (const bool with_double : {true, false}) {
+                Tape tape;
+                NoGradGuard no_grad(tape);
+                if (with_double) {
+                    const Var<double> y = conv2d(tape.constant(x), tape.constant(w), tape.constant(b), {k.stride, k.padding});
+                    CHECK(test::max_rel_diff(y.to_tensor(), ref.y) < 1e-12);
+                } else {
+                    const Tensor<float> xf = x.cast<float>(), wf = w.cast<float>(), bf = b.cast<float>();
+                    const Var<float> y = conv2d(tape.constant(xf), tape.constant(wf), tape.constant(bf), {k.stride, k.padding});
+                    CHECK(test::max_rel_diff(y.to_tensor(), ref.y) < 1e-4);
+                }
+            }
+        }
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+}
+
 TEST_CASE("conv2d rejects bad shapes and arguments with clear messages", "[ops][conv2d][errors]") {
     Tape tape;
     Tensor<float> x(Shape{2, 3, 7, 5}), w(Shape{4, 3, 3, 3}), b(Shape{4});

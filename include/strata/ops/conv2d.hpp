@@ -12,6 +12,7 @@
 #include "strata/core/cpu_features.hpp"
 #include "strata/core/parallel.hpp"
 #include "strata/ops/conv_weight_cache.hpp"
+#include "strata/ops/detail/conv2d_classes.hpp"
 #include "strata/ops/detail/conv2d_parts.hpp"
 #include "strata/ops/detail/gemm.hpp"
 #include "strata/ops/detail/im2col.hpp"
@@ -56,6 +57,83 @@ void check_weight_cache(const Var<T>& weight, const ConvWeightCache<T>* cache, c
                          " that is not the weight (shape ", weight.shape(), ")");
 }
 
+/// conv2d_forward on strata's packed kernels for a geometry split into tap classes (conv2d_classes.hpp): per
+/// chunk of samples, one implicit GEMM per class over that class's taps, each finished into the class's output
+/// positions. The weights are packed per class (from `cache` when given, as in conv2d_forward).
+template <class T>
+void conv2d_forward_by_class(Tape& tape, const T* px, index_t N, const T* w, index_t Cout, const Im2colPlan& unfold,
+                             const ConvTapClasses& classes, const ConvBatchPlan& full_plan,
+                             const GemmBlocking<T>& blocking, const ConvEpilogue<T>& e, T* py,
+                             ConvWeightCache<T>* cache) {
+    const Window2d& g = unfold.g;
+    const index_t P = g.col_cols(), image = g.channels * g.height * g.width;
+    // Samples per chunk: enough that the smallest class has a full GEMM's columns (each chunk streams all
+    // the packed weights once, and on small maps the weights outweigh the samples).
+    index_t fewest = P;
+    for (int r = 0; r < classes.n_rows; ++r)
+        for (int c = 0; c < classes.n_cols; ++c) fewest = std::min(fewest, classes.positions(r, c));
+    const ConvBatchPlan plan(N, fewest, static_cast<double>(full_plan.threads) * ConvBatchPlan::min_flops_per_thread);
+    const int count = classes.count();
+    const bool padded = g.padding > 0;
+    const index_t image_stride = padded ? unfold.padded_size() : image;
+    PackedA<T>* panels = tape.buffer<PackedA<T>>(count);
+    auto pack_weights = [&](T* out) {
+        T* tmp = tape.buffer<T>(Cout * g.channels * g.kernel_h * g.kernel_w);
+        conv_class_pack(w, Cout, g, classes, blocking, tmp, out, panels, plan.threads);
+        return panels[0];
+    };
+    const index_t packed_size = conv_class_packed_size(classes, Cout, g.channels, blocking);
+    std::shared_lock<std::shared_mutex> cache_reader;  // keeps the cached weights valid until return
+    const T* packed = nullptr;
+    if (cache != nullptr) {
+        const typename ConvWeightCache<T>::Key key{cache->source().storage_id(), cache->source().version(),
+                                                   blocking.isa(), g.height, g.width, g.stride, g.padding,
+                                                   blocking.blocks().kc};
+        packed = cache->acquire(key, packed_size, pack_weights, cache_reader);
+        const T* next = packed;
+        for (int r = 0, k = 0; next != nullptr && r < classes.n_rows; ++r)  // the panels of the cached weights
+            for (int c = 0; c < classes.n_cols; ++c, ++k) {
+                const index_t K = g.channels * classes.taps(r, c);
+                panels[k] = PackedA<T>{next, Cout, K};
+                next += blocking.packed_a_size(Cout, K);
+            }
+    }
+    if (packed == nullptr) pack_weights(tape.buffer<T>(packed_size));
+    // Offsets of every class: rows (channel, tap) once, columns for a whole group of samples.
+    std::int32_t* row_off[ConvTapClasses::max_intervals * ConvTapClasses::max_intervals];
+    std::int32_t* col_off[ConvTapClasses::max_intervals * ConvTapClasses::max_intervals];
+    for (int r = 0, k = 0; r < classes.n_rows; ++r)
+        for (int c = 0; c < classes.n_cols; ++c, ++k) {
+            row_off[k] = tape.buffer<std::int32_t>(g.channels * classes.taps(r, c));
+            col_off[k] = tape.buffer<std::int32_t>(plan.group * classes.positions(r, c));
+            conv_class_row_offsets(unfold, classes, r, c, row_off[k]);
+            conv_class_col_offsets(unfold, classes, r, c, plan.group, image_stride, col_off[k]);
+        }
+    const index_t pad_stride = padded ? conv_scratch_stride<T>(plan.group * image_stride) : 0;
+    const index_t y_stride = conv_scratch_stride<T>(Cout * plan.group * P);
+    const index_t per_thread = pad_stride + y_stride + blocking.scratch_size();
+    T* scratch = tape.buffer<T>(plan.threads * per_thread);
+    parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t chunk) {
+        const index_t n0 = plan.first(chunk), n = plan.size(chunk, N);
+        T* mine = scratch + thread_index() * per_thread;
+        GemmBlocking<T> packing = blocking;
+        packing.attach(mine + pad_stride + y_stride);
+        const T* base = px + n0 * image;
+        if (padded) {
+            for (index_t j = 0; j < n; ++j) pad_image(px + (n0 + j) * image, unfold, mine + j * image_stride);
+            base = mine;
+        }
+        T* y = mine + pad_stride;
+        for (int r = 0, k = 0; r < classes.n_rows; ++r)
+            for (int c = 0; c < classes.n_cols; ++c, ++k) {
+                const index_t cols = n * classes.positions(r, c);
+                gemm_offsets(panels[k], cols, OffsetMatrix<T>{base, row_off[k], col_off[k]}, y, cols, false, packing);
+                run_for_active_isa(
+                    [&] { conv_finish_class(y, cols, n, Cout, P, classes, r, c, g.out_w, e, n0 * Cout * P, py); });
+            }
+    });
+}
+
 /// The forward of a convolution of `x` [N, Cin, H, W] (geometry `g`) with `w` [Cout, Cin, kh, kw] into `py`
 /// [N, Cout, Ho, Wo], each chunk finished by the epilogue `e` right after its GEMM. On strata's packed kernels
 /// the weights are packed once for all chunks and the GEMM packs its B operand straight from the (padded)
@@ -81,6 +159,17 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
     const ConvForward<T> result{unfold, plan, wk, N, Cout, K, P, image};
 
     Tape::ScratchScope scratch_scope(tape);
+    // Tap classes only where measured faster: when nothing is recorded (inference: the per-class weights are
+    // packed once into the cache, where training would pack them every step; 5% slower at 1 thread) and on one
+    // thread (at 2 threads ResNet-18's batch-64 inference measured 5-15% slower; each chunk streams all the
+    // weights, and the per-thread chunks left one thread waiting 13% of the time).
+    if (implicit && plan.threads == 1 && !tape.grad_enabled()) {
+        const ConvTapClasses classes(unfold);
+        if (classes.usable && classes.useful < conv_class_split_below) {
+            conv2d_forward_by_class(tape, px, N, w, Cout, unfold, classes, plan, blocking, e, py, cache);
+            return result;
+        }
+    }
     const index_t y_stride = plan.group > 1 ? conv_scratch_stride<T>(Cout * plan.group * P) : 0;
     if (implicit) {
         auto pack_weights = [&](T* out) {

@@ -1,0 +1,173 @@
+#pragma once
+/// @file
+/// Convolution on small feature maps without multiplying padding. On a 2x2 map with a 3x3 kernel and padding 1
+/// each output position reads real input through only 4 of the 9 taps, so an implicit GEMM over all taps spends
+/// 56% of its multiply-adds on zeros (30% on 4x4 maps, 18% on 7x7). Output positions whose windows cover the same
+/// kernel taps form a class; each class is one GEMM over just those taps (its own packed weights, row and column
+/// offsets), and its results are scattered into the output positions of the class.
+
+#include <algorithm>
+#include <cstdint>
+
+#include "strata/ops/detail/conv2d_parts.hpp"
+#include "strata/ops/detail/gemm.hpp"
+
+namespace strata::detail {
+
+/// The output positions of a convolution grouped by the kernel taps through which they read real (unpadded)
+/// input. The valid kernel rows of an output row form an interval; output rows with the same interval form a
+/// row class, and likewise for columns. Class (r, c) holds the positions of row class r and column class c,
+/// and its taps are row interval r times column interval c (every one of them active).
+struct ConvTapClasses {
+    static constexpr int max_intervals = 4;  ///< per direction; beyond this the geometry is not split
+    static constexpr index_t max_outputs = 64;  ///< per direction
+    struct Interval {
+        index_t lo = 0, hi = -1;       ///< valid kernel rows (or columns), inclusive
+        index_t first = 0, count = 0;  ///< into row_outputs (col_outputs): this class's output rows (columns)
+    };
+    Interval rows[max_intervals], cols[max_intervals];
+    int n_rows = 0, n_cols = 0;
+    std::int32_t row_outputs[max_outputs] = {}, col_outputs[max_outputs] = {};
+    bool usable = false;  ///< few enough intervals in both directions
+    double useful = 1;    ///< fraction of the all-active-taps GEMM's multiply-adds that read real input
+
+    /// The classes of `plan`'s geometry.
+    explicit ConvTapClasses(const Im2colPlan& plan) {
+        const Window2d& g = plan.g;
+        if (g.out_h > max_outputs || g.out_w > max_outputs) return;
+        if (!intervals(g.out_h, g.kernel_h, g.height, g.stride, g.padding, rows, n_rows, row_outputs)) return;
+        if (!intervals(g.out_w, g.kernel_w, g.width, g.stride, g.padding, cols, n_cols, col_outputs)) return;
+        double read = 0;
+        for (int r = 0; r < n_rows; ++r)
+            for (int c = 0; c < n_cols; ++c) read += static_cast<double>(positions(r, c) * taps(r, c));
+        useful = read / (static_cast<double>(g.col_cols()) * static_cast<double>(plan.taps));
+        usable = true;
+    }
+
+    int count() const { return n_rows * n_cols; }
+    /// Kernel taps of class (r, c).
+    index_t taps(int r, int c) const { return (rows[r].hi - rows[r].lo + 1) * (cols[c].hi - cols[c].lo + 1); }
+    /// Output positions of class (r, c).
+    index_t positions(int r, int c) const { return rows[r].count * cols[c].count; }
+    /// The output position (oh * out_w + ow) of the q-th position of class (r, c), rows outer.
+    index_t position(int r, int c, index_t q, index_t out_w) const {
+        return row_outputs[rows[r].first + q / cols[c].count] * out_w + col_outputs[cols[c].first + q % cols[c].count];
+    }
+
+private:
+    /// Groups `outputs` output rows by their valid kernel rows: i with 0 <= o * stride - padding + i < size.
+    /// False when there are more than max_intervals groups.
+    static bool intervals(index_t outputs, index_t kernel, index_t size, index_t stride, index_t padding,
+                          Interval* out, int& n, std::int32_t* order) {
+        n = 0;
+        index_t written = 0;
+        auto lo_of = [&](index_t o) { return std::max<index_t>(0, padding - o * stride); };
+        auto hi_of = [&](index_t o) { return std::min<index_t>(kernel - 1, size - 1 + padding - o * stride); };
+        for (index_t o = 0; o < outputs; ++o) {
+            bool seen = false;
+            for (int k = 0; k < n; ++k) seen = seen || (out[k].lo == lo_of(o) && out[k].hi == hi_of(o));
+            if (seen) continue;
+            if (n == max_intervals) return false;
+            Interval& in = out[n++];
+            in.lo = lo_of(o);
+            in.hi = hi_of(o);
+            in.first = written;
+            for (index_t p = o; p < outputs; ++p)
+                if (lo_of(p) == in.lo && hi_of(p) == in.hi) order[written++] = static_cast<std::int32_t>(p);
+            in.count = written - in.first;
+        }
+        return true;
+    }
+};
+
+/// Whether conv2d's forward splits the geometry into tap classes: on strata's packed kernels, when at least a
+/// quarter of the implicit GEMM's multiply-adds would read padding.
+inline constexpr double conv_class_split_below = 0.75;
+
+/// The weight [Cout, Cin, kh, kw] over the taps of class (r, c) as a [Cout, Cin * taps] matrix (channel outer,
+/// taps in row-major kernel order), into `out`.
+template <class T>
+void conv_class_weight(const T* w, index_t cout, const Window2d& g, const ConvTapClasses& k, int r, int c, T* out) {
+    const index_t kk = g.kernel_h * g.kernel_w;
+    const auto& rows = k.rows[r];
+    const auto& cols = k.cols[c];
+    for (index_t co = 0; co < cout; ++co)
+        for (index_t ch = 0; ch < g.channels; ++ch) {
+            const T* from = w + (co * g.channels + ch) * kk;
+            for (index_t i = rows.lo; i <= rows.hi; ++i)
+                for (index_t j = cols.lo; j <= cols.hi; ++j) *out++ = from[i * g.kernel_w + j];
+        }
+}
+
+/// Elements of the packed weights of all classes, each class's panel on whole lines.
+template <class T>
+index_t conv_class_packed_size(const ConvTapClasses& k, index_t cout, index_t cin, const GemmBlocking<T>& blocking) {
+    index_t total = 0;
+    for (int r = 0; r < k.n_rows; ++r)
+        for (int c = 0; c < k.n_cols; ++c) total += blocking.packed_a_size(cout, cin * k.taps(r, c));
+    return total;
+}
+
+/// Packs every class's weights into `out` (conv_class_packed_size elements), class (r, c) after those before
+/// it in row-major class order, each through a [Cout, Cin * taps] matrix in `tmp` (Cout * Cin * kh * kw
+/// elements). Fills `packed` [count()].
+template <class T>
+void conv_class_pack(const T* w, index_t cout, const Window2d& g, const ConvTapClasses& k,
+                     const GemmBlocking<T>& blocking, T* tmp, T* out, PackedA<T>* packed, int threads) {
+    for (int r = 0; r < k.n_rows; ++r)
+        for (int c = 0; c < k.n_cols; ++c) {
+            const index_t K = g.channels * k.taps(r, c);
+            conv_class_weight(w, cout, g, k, r, c, tmp);
+            packed[r * k.n_cols + c] = gemm_pack_a(false, cout, K, tmp, K, blocking, out, threads);
+            out += blocking.packed_a_size(cout, K);
+        }
+}
+
+/// Row offsets of class (r, c)'s column matrix in a (padded) image of `plan`: channel outer, taps row-major.
+inline void conv_class_row_offsets(const Im2colPlan& plan, const ConvTapClasses& k, int r, int c,
+                                   std::int32_t* out) {
+    const index_t plane = plan.plane_h * plan.plane_w;
+    for (index_t ch = 0; ch < plan.g.channels; ++ch)
+        for (index_t i = k.rows[r].lo; i <= k.rows[r].hi; ++i)
+            for (index_t j = k.cols[c].lo; j <= k.cols[c].hi; ++j)
+                *out++ = static_cast<std::int32_t>(ch * plane + i * plan.plane_w + j);
+}
+
+/// Column offsets of class (r, c) for `count` samples side by side, images `image_stride` apart: column
+/// n * positions + q reads the window of the class's q-th position in sample n.
+inline void conv_class_col_offsets(const Im2colPlan& plan, const ConvTapClasses& k, int r, int c, index_t count,
+                                   index_t image_stride, std::int32_t* out) {
+    const Window2d& g = plan.g;
+    const index_t positions = k.positions(r, c);
+    for (index_t n = 0; n < count; ++n)
+        for (index_t q = 0; q < positions; ++q) {
+            const index_t p = k.position(r, c, q, g.out_w), oh = p / g.out_w, ow = p % g.out_w;
+            *out++ = static_cast<std::int32_t>(n * image_stride + oh * g.stride * plan.plane_w + ow * g.stride);
+        }
+}
+
+/// conv_finish for class (r, c): `y` [Cout, count * positions] (rows `ld` apart) goes through the epilogue into
+/// the class's positions of the NCHW output `out` (offset by `offset`, like the epilogue's residual and raw).
+template <class T>
+void conv_finish_class(const T* y, index_t ld, index_t count, index_t cout, index_t P, const ConvTapClasses& k, int r,
+                       int c, index_t out_w, const ConvEpilogue<T>& e, index_t offset, T* out) {
+    const index_t positions = k.positions(r, c);
+    for (index_t q = 0; q < positions; ++q) {
+        const index_t p = k.position(r, c, q, out_w);
+        for (index_t j = 0; j < count; ++j)
+            for (index_t co = 0; co < cout; ++co) {
+                const T acc = y[co * ld + j * positions + q];
+                const index_t at = offset + (j * cout + co) * P + p;
+                if (e.accumulate) {
+                    out[at] += acc;
+                    continue;
+                }
+                if (e.raw) e.raw[at] = acc;
+                T v = acc * (e.scale ? e.scale[co] : T(1)) + (e.shift ? e.shift[co] : T(0));
+                if (e.residual) v += e.residual[at];
+                out[at] = e.relu && !(v > T(0)) ? T(0) : v;
+            }
+    }
+}
+
+}  // namespace strata::detail
