@@ -387,15 +387,14 @@ TEST_CASE("conv2d's inference on small maps (one GEMM per tap class) matches the
         index_t stride, padding;
     };
     // Maps where a quarter or more of an all-taps GEMM would multiply padding: 2x2, 3x3 and 4x4 at stride 1,
-    // 7x7 -> 4x4 and 4x4 -> 2x2 at stride 2, a 5x5 kernel on 3x5, and a batch whose last chunk is short.
+    // 7x7 -> 4x4 and 4x4 -> 2x2 at stride 2, a 5x5 kernel on 3x5, and a batch of more than one block of samples
+    // (detail::conv_class_block_samples), and two with enough work to share the classes out among two threads.
     const Case cases[] = {{{3, 16, 2, 2}, {24, 16, 3, 3}, 1, 1}, {{5, 8, 3, 3}, {16, 8, 3, 3}, 1, 1},
                           {{4, 8, 4, 4}, {8, 8, 3, 3}, 1, 1},    {{3, 8, 7, 7}, {16, 8, 3, 3}, 2, 1},
                           {{6, 8, 4, 4}, {16, 8, 3, 3}, 2, 1},   {{2, 4, 3, 5}, {8, 4, 5, 5}, 1, 2},
-                          {{67, 4, 2, 2}, {8, 4, 3, 3}, 1, 1}};
-#ifdef _OPENMP
-    const int saved = omp_get_max_threads();
-    omp_set_num_threads(1);  // tap classes are used on one thread
-#endif
+                          {{300, 4, 2, 2}, {8, 4, 3, 3}, 1, 1},
+                          // large enough for two threads
+                          {{32, 64, 2, 2}, {64, 64, 3, 3}, 1, 1}, {{64, 32, 4, 4}, {32, 32, 3, 3}, 1, 1}};
     for (const Isa isa : test::available_isas()) {
         const test::IsaScope scope(isa);
         for (const Case& k : cases) {
@@ -403,23 +402,30 @@ TEST_CASE("conv2d's inference on small maps (one GEMM per tap class) matches the
                         << ", padding " << k.padding);
             const Tensor<double> x = random_tensor(k.x, 51), w = random_tensor(k.w, 52), b = random_tensor({k.w[0]}, 53);
             const NaiveConv ref(x, w, &b, k.stride, k.padding, nullptr);
-            for (const bool with_double : {true, false}) {
+            const Tensor<float> xf = x.cast<float>(), wf = w.cast<float>(), bf = b.cast<float>();
+            Tensor<float> first;
+            for (const int threads : {1, 2}) {  // the classes are shared out among the threads
+                INFO("threads " << threads);
+#ifdef _OPENMP
+                const int saved = omp_get_max_threads();
+                omp_set_num_threads(threads);
+#endif
                 Tape tape;
                 NoGradGuard no_grad(tape);
-                if (with_double) {
-                    const Var<double> y = conv2d(tape.constant(x), tape.constant(w), tape.constant(b), {k.stride, k.padding});
-                    CHECK(test::max_rel_diff(y.to_tensor(), ref.y) < 1e-12);
-                } else {
-                    const Tensor<float> xf = x.cast<float>(), wf = w.cast<float>(), bf = b.cast<float>();
-                    const Var<float> y = conv2d(tape.constant(xf), tape.constant(wf), tape.constant(bf), {k.stride, k.padding});
-                    CHECK(test::max_rel_diff(y.to_tensor(), ref.y) < 1e-4);
-                }
+                const Var<double> yd =
+                    conv2d(tape.constant(x), tape.constant(w), tape.constant(b), {k.stride, k.padding});
+                const Var<float> yf =
+                    conv2d(tape.constant(xf), tape.constant(wf), tape.constant(bf), {k.stride, k.padding});
+#ifdef _OPENMP
+                omp_set_num_threads(saved);
+#endif
+                CHECK(test::max_rel_diff(yd.to_tensor(), ref.y) < 1e-12);
+                CHECK(test::max_rel_diff(yf.to_tensor(), ref.y) < 1e-4);
+                if (threads == 1) first = yf.to_tensor();
+                else CHECK(test::max_abs_diff(yf.to_tensor(), first) == 0.0);  // each class computed alike
             }
         }
     }
-#ifdef _OPENMP
-    omp_set_num_threads(saved);
-#endif
 }
 
 TEST_CASE("conv2d rejects bad shapes and arguments with clear messages", "[ops][conv2d][errors]") {

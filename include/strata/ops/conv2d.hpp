@@ -57,81 +57,120 @@ void check_weight_cache(const Var<T>& weight, const ConvWeightCache<T>* cache, c
                          " that is not the weight (shape ", weight.shape(), ")");
 }
 
-/// conv2d_forward on strata's packed kernels for a geometry split into tap classes (conv2d_classes.hpp): per
-/// chunk of samples, one implicit GEMM per class over that class's taps, each finished into the class's output
-/// positions. The weights are packed per class (from `cache` when given, as in conv2d_forward).
+/// conv2d_forward on strata's packed kernels for a geometry split into tap classes (conv2d_classes.hpp): for
+/// each block of samples, one implicit GEMM per class over that class's taps and all the block's samples,
+/// finished into the class's output positions. The classes, not the samples, are shared out among `threads`
+/// (largest first, each to the least loaded thread): on small maps the weights outweigh the samples, and this
+/// way every thread streams only its own classes' weights. The weights are packed per class (once into `cache`
+/// when given, else by the thread that owns the class). Each class is computed alike on any thread count.
 template <class T>
 void conv2d_forward_by_class(Tape& tape, const T* px, index_t N, const T* w, index_t Cout, const Im2colPlan& unfold,
-                             const ConvTapClasses& classes, const ConvBatchPlan& full_plan,
-                             const GemmBlocking<T>& blocking, const ConvEpilogue<T>& e, T* py,
+                             const ConvTapClasses& classes, int threads, const ConvEpilogue<T>& e, T* py,
                              ConvWeightCache<T>* cache) {
+    constexpr int max_classes = ConvTapClasses::max_intervals * ConvTapClasses::max_intervals;
     const Window2d& g = unfold.g;
-    const index_t P = g.col_cols(), image = g.channels * g.height * g.width;
-    // Samples per chunk: enough that the smallest class has a full GEMM's columns (each chunk streams all
-    // the packed weights once, and on small maps the weights outweigh the samples).
-    index_t fewest = P;
-    for (int r = 0; r < classes.n_rows; ++r)
-        for (int c = 0; c < classes.n_cols; ++c) fewest = std::min(fewest, classes.positions(r, c));
-    const ConvBatchPlan plan(N, fewest, static_cast<double>(full_plan.threads) * ConvBatchPlan::min_flops_per_thread);
+    const index_t P = g.col_cols(), image = g.channels * g.height * g.width, kk = g.kernel_h * g.kernel_w;
     const int count = classes.count();
     const bool padded = g.padding > 0;
     const index_t image_stride = padded ? unfold.padded_size() : image;
-    PackedA<T>* panels = tape.buffer<PackedA<T>>(count);
-    auto pack_weights = [&](T* out) {
-        T* tmp = tape.buffer<T>(Cout * g.channels * g.kernel_h * g.kernel_w);
-        conv_class_pack(w, Cout, g, classes, blocking, tmp, out, panels, plan.threads);
-        return panels[0];
+    const index_t block = std::min<index_t>(N, conv_class_block_samples);
+    index_t most_positions = 0, most_taps = 0;
+    int cls_r[max_classes], cls_c[max_classes];
+    for (int r = 0, k = 0; r < classes.n_rows; ++r)
+        for (int c = 0; c < classes.n_cols; ++c, ++k) {
+            cls_r[k] = r;
+            cls_c[k] = c;
+            most_positions = std::max(most_positions, classes.positions(r, c));
+            most_taps = std::max(most_taps, classes.taps(r, c));
+        }
+    const GemmBlocking<T> blocking(Cout, block * most_positions, g.channels * most_taps);
+    // Owners: classes by decreasing work (positions x taps), each to the thread with the least so far.
+    const int used = std::max(1, std::min(threads, count));
+    int owner[max_classes];
+    {
+        double load[max_classes] = {};
+        bool placed[max_classes] = {};
+        for (int n = 0; n < count; ++n) {
+            int next = -1;
+            for (int k = 0; k < count; ++k)
+                if (!placed[k] && (next < 0 || classes.positions(cls_r[k], cls_c[k]) * classes.taps(cls_r[k], cls_c[k]) >
+                                                   classes.positions(cls_r[next], cls_c[next]) *
+                                                       classes.taps(cls_r[next], cls_c[next])))
+                    next = k;
+            int least = 0;
+            for (int t = 1; t < used; ++t)
+                if (load[t] < load[least]) least = t;
+            placed[next] = true;
+            owner[next] = least;
+            load[least] += static_cast<double>(classes.positions(cls_r[next], cls_c[next]) *
+                                               classes.taps(cls_r[next], cls_c[next]));
+        }
+    }
+    // The packed weights: class k at panel_at[k], in the cache or in the arena.
+    index_t panel_at[max_classes + 1];
+    panel_at[0] = 0;
+    for (int k = 0; k < count; ++k)
+        panel_at[k + 1] = panel_at[k] + blocking.packed_a_size(Cout, g.channels * classes.taps(cls_r[k], cls_c[k]));
+    auto pack_class = [&](int k, T* packed, T* tmp) {
+        conv_class_weight(w, Cout, g, classes, cls_r[k], cls_c[k], tmp);
+        const index_t K = g.channels * classes.taps(cls_r[k], cls_c[k]);
+        gemm_pack_a(false, Cout, K, tmp, K, blocking, packed + panel_at[k]);
     };
-    const index_t packed_size = conv_class_packed_size(classes, Cout, g.channels, blocking);
     std::shared_lock<std::shared_mutex> cache_reader;  // keeps the cached weights valid until return
     const T* packed = nullptr;
     if (cache != nullptr) {
         const typename ConvWeightCache<T>::Key key{cache->source().storage_id(), cache->source().version(),
                                                    blocking.isa(), g.height, g.width, g.stride, g.padding,
                                                    blocking.blocks().kc};
-        packed = cache->acquire(key, packed_size, pack_weights, cache_reader);
-        const T* next = packed;
-        for (int r = 0, k = 0; next != nullptr && r < classes.n_rows; ++r)  // the panels of the cached weights
-            for (int c = 0; c < classes.n_cols; ++c, ++k) {
-                const index_t K = g.channels * classes.taps(r, c);
-                panels[k] = PackedA<T>{next, Cout, K};
-                next += blocking.packed_a_size(Cout, K);
-            }
+        packed = cache->acquire(
+            key, panel_at[count],
+            [&](T* out) {
+                T* tmp = tape.buffer<T>(Cout * g.channels * kk);
+                for (int k = 0; k < count; ++k) pack_class(k, out, tmp);
+            },
+            cache_reader);
     }
-    if (packed == nullptr) pack_weights(tape.buffer<T>(packed_size));
-    // Offsets of every class: rows (channel, tap) once, columns for a whole group of samples.
-    std::int32_t* row_off[ConvTapClasses::max_intervals * ConvTapClasses::max_intervals];
-    std::int32_t* col_off[ConvTapClasses::max_intervals * ConvTapClasses::max_intervals];
-    for (int r = 0, k = 0; r < classes.n_rows; ++r)
-        for (int c = 0; c < classes.n_cols; ++c, ++k) {
-            row_off[k] = tape.buffer<std::int32_t>(g.channels * classes.taps(r, c));
-            col_off[k] = tape.buffer<std::int32_t>(plan.group * classes.positions(r, c));
-            conv_class_row_offsets(unfold, classes, r, c, row_off[k]);
-            conv_class_col_offsets(unfold, classes, r, c, plan.group, image_stride, col_off[k]);
-        }
-    const index_t pad_stride = padded ? conv_scratch_stride<T>(plan.group * image_stride) : 0;
-    const index_t y_stride = conv_scratch_stride<T>(Cout * plan.group * P);
-    const index_t per_thread = pad_stride + y_stride + blocking.scratch_size();
-    T* scratch = tape.buffer<T>(plan.threads * per_thread);
-    parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t chunk) {
-        const index_t n0 = plan.first(chunk), n = plan.size(chunk, N);
-        T* mine = scratch + thread_index() * per_thread;
-        GemmBlocking<T> packing = blocking;
-        packing.attach(mine + pad_stride + y_stride);
+    T* own_packed = packed == nullptr ? tape.buffer<T>(panel_at[count]) : nullptr;
+    // Offsets of every class: rows (channel, tap) once, columns for a block of samples.
+    std::int32_t* row_off[max_classes];
+    std::int32_t* col_off[max_classes];
+    for (int k = 0; k < count; ++k) {
+        row_off[k] = tape.buffer<std::int32_t>(g.channels * classes.taps(cls_r[k], cls_c[k]));
+        col_off[k] = tape.buffer<std::int32_t>(block * classes.positions(cls_r[k], cls_c[k]));
+        conv_class_row_offsets(unfold, classes, cls_r[k], cls_c[k], row_off[k]);
+        conv_class_col_offsets(unfold, classes, cls_r[k], cls_c[k], block, image_stride, col_off[k]);
+    }
+    T* pad_buf = padded ? tape.buffer<T>(block * image_stride) : nullptr;
+    const index_t y_stride = conv_scratch_stride<T>(Cout * block * most_positions);
+    const index_t tmp_stride = own_packed ? conv_scratch_stride<T>(Cout * g.channels * most_taps) : 0;
+    const index_t per_thread = y_stride + tmp_stride + blocking.scratch_size();
+    T* scratch = tape.buffer<T>(used * per_thread);
+    const double flops = 2.0 * static_cast<double>(Cout) * static_cast<double>(block * P * g.channels * kk);
+    for (index_t n0 = 0; n0 < N; n0 += block) {
+        const index_t n = std::min(block, N - n0);
         const T* base = px + n0 * image;
         if (padded) {
-            for (index_t j = 0; j < n; ++j) pad_image(px + (n0 + j) * image, unfold, mine + j * image_stride);
-            base = mine;
+            parallel_for(n, used, used > 1 && flops >= 4 * ConvBatchPlan::min_flops_per_thread,
+                         [&](index_t j) { pad_image(px + (n0 + j) * image, unfold, pad_buf + j * image_stride); });
+            base = pad_buf;
         }
-        T* y = mine + pad_stride;
-        for (int r = 0, k = 0; r < classes.n_rows; ++r)
-            for (int c = 0; c < classes.n_cols; ++c, ++k) {
+        parallel_for(used, used, used > 1, [&](index_t t) {
+            T* mine = scratch + t * per_thread;
+            T* y = mine;
+            GemmBlocking<T> packing = blocking;
+            packing.attach(mine + y_stride + tmp_stride);
+            for (int k = 0; k < count; ++k) {
+                if (owner[k] != t) continue;
+                const int r = cls_r[k], c = cls_c[k];
+                if (own_packed && n0 == 0) pack_class(k, own_packed, mine + y_stride);
+                const PackedA<T> a{(packed ? packed : own_packed) + panel_at[k], Cout, g.channels * classes.taps(r, c)};
                 const index_t cols = n * classes.positions(r, c);
-                gemm_offsets(panels[k], cols, OffsetMatrix<T>{base, row_off[k], col_off[k]}, y, cols, false, packing);
+                gemm_offsets(a, cols, OffsetMatrix<T>{base, row_off[k], col_off[k]}, y, cols, false, packing);
                 run_for_active_isa(
                     [&] { conv_finish_class(y, cols, n, Cout, P, classes, r, c, g.out_w, e, n0 * Cout * P, py); });
             }
-    });
+        });
+    }
 }
 
 /// The forward of a convolution of `x` [N, Cin, H, W] (geometry `g`) with `w` [Cout, Cin, kh, kw] into `py`
@@ -159,14 +198,12 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
     const ConvForward<T> result{unfold, plan, wk, N, Cout, K, P, image};
 
     Tape::ScratchScope scratch_scope(tape);
-    // Tap classes only where measured faster: when nothing is recorded (inference: the per-class weights are
-    // packed once into the cache, where training would pack them every step; 5% slower at 1 thread) and on one
-    // thread (at 2 threads ResNet-18's batch-64 inference measured 5-15% slower; each chunk streams all the
-    // weights, and the per-thread chunks left one thread waiting 13% of the time).
-    if (implicit && plan.threads == 1 && !tape.grad_enabled()) {
+    // Tap classes only when nothing is recorded (inference): there the per-class weights are packed once into
+    // the cache, where training would pack them every step (ResNet-18 batch-64 training measured 10-25% slower).
+    if (implicit && !tape.grad_enabled()) {
         const ConvTapClasses classes(unfold);
         if (classes.usable && classes.useful < conv_class_split_below) {
-            conv2d_forward_by_class(tape, px, N, w, Cout, unfold, classes, plan, blocking, e, py, cache);
+            conv2d_forward_by_class(tape, px, N, w, Cout, unfold, classes, plan.threads, e, py, cache);
             return result;
         }
     }

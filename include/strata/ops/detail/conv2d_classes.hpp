@@ -80,9 +80,13 @@ private:
     }
 };
 
-/// Whether conv2d's forward splits the geometry into tap classes: on strata's packed kernels, when at least a
-/// quarter of the implicit GEMM's multiply-adds would read padding.
+/// conv2d's inference splits a geometry into tap classes (on strata's packed kernels) when at least a quarter of
+/// the implicit GEMM's multiply-adds would read padding.
 inline constexpr double conv_class_split_below = 0.75;
+
+/// Samples per block of a tap-class convolution: the block's padded images and each class's GEMM output are
+/// scratch, so a huge batch goes through in blocks.
+inline constexpr index_t conv_class_block_samples = 256;
 
 /// The weight [Cout, Cin, kh, kw] over the taps of class (r, c) as a [Cout, Cin * taps] matrix (channel outer,
 /// taps in row-major kernel order), into `out`.
@@ -96,30 +100,6 @@ void conv_class_weight(const T* w, index_t cout, const Window2d& g, const ConvTa
             const T* from = w + (co * g.channels + ch) * kk;
             for (index_t i = rows.lo; i <= rows.hi; ++i)
                 for (index_t j = cols.lo; j <= cols.hi; ++j) *out++ = from[i * g.kernel_w + j];
-        }
-}
-
-/// Elements of the packed weights of all classes, each class's panel on whole lines.
-template <class T>
-index_t conv_class_packed_size(const ConvTapClasses& k, index_t cout, index_t cin, const GemmBlocking<T>& blocking) {
-    index_t total = 0;
-    for (int r = 0; r < k.n_rows; ++r)
-        for (int c = 0; c < k.n_cols; ++c) total += blocking.packed_a_size(cout, cin * k.taps(r, c));
-    return total;
-}
-
-/// Packs every class's weights into `out` (conv_class_packed_size elements), class (r, c) after those before
-/// it in row-major class order, each through a [Cout, Cin * taps] matrix in `tmp` (Cout * Cin * kh * kw
-/// elements). Fills `packed` [count()].
-template <class T>
-void conv_class_pack(const T* w, index_t cout, const Window2d& g, const ConvTapClasses& k,
-                     const GemmBlocking<T>& blocking, T* tmp, T* out, PackedA<T>* packed, int threads) {
-    for (int r = 0; r < k.n_rows; ++r)
-        for (int c = 0; c < k.n_cols; ++c) {
-            const index_t K = g.channels * k.taps(r, c);
-            conv_class_weight(w, cout, g, k, r, c, tmp);
-            packed[r * k.n_cols + c] = gemm_pack_a(false, cout, K, tmp, K, blocking, out, threads);
-            out += blocking.packed_a_size(cout, K);
         }
 }
 
