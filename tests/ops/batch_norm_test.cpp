@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "support/random_tensor.hpp"
 #include "strata/autograd/gradcheck.hpp"
 #include "strata/ops/add.hpp"
@@ -57,6 +61,11 @@ TEST_CASE("batch_norm matches PyTorch in training and evaluation mode", "[ops][b
     }
     check_batch_norm_fixture<double>("batch_norm_eval.txt", false, 1e-10);
     check_batch_norm_fixture<float>("batch_norm_eval.txt", false, 1e-5);
+    // Small maps (2x2 over two blocks of samples, 1x1): the sample-by-sample path.
+    check_batch_norm_fixture<double>("batch_norm_train_small.txt", true, 1e-10);
+    check_batch_norm_fixture<float>("batch_norm_train_small.txt", true, 1e-5);
+    check_batch_norm_fixture<double>("batch_norm_eval_small.txt", false, 1e-10);
+    check_batch_norm_fixture<float>("batch_norm_eval_small.txt", false, 1e-5);
     // The eval fixture's running statistics must come back unchanged.
     const Fixture eval("batch_norm_eval.txt");
     CHECK(max_abs_diff(eval.get("running_mean_before"), eval.get("running_mean_after")) == 0.0);
@@ -138,6 +147,24 @@ TEST_CASE("batch_norm backward passes gradcheck", "[ops][batch_norm][gradcheck]"
         };
         CHECK(gradcheck(f, {&x4, &g5, &b5}).passed);
         CHECK(gradcheck(f, {&x2, &g3, &b3}).passed);
+    }
+    SECTION("training and evaluation on small maps (sample by sample), more than one block of samples") {
+        Tensor<double> small = normal_tensor({19, 3, 2, 2}, 51, 0.5, 2.0);
+        Tensor<double> tiny = normal_tensor({20, 3, 1, 1}, 52);
+        auto train = [](Tape&, const std::vector<Var<double>>& v) {
+            return batch_norm(v[0], v[1], v[2], nullptr, nullptr, true, 0.1, 1e-3);
+        };
+        auto eval = [&](Tape&, const std::vector<Var<double>>& v) {
+            return batch_norm(v[0], v[1], v[2], &rm3, &rv3, false);
+        };
+        auto twice = [](Tape&, const std::vector<Var<double>>& v) {  // dx added to the gradient add wrote
+            return add(batch_norm(v[0], v[1], v[2], nullptr, nullptr, true), v[0]);
+        };
+        for (Tensor<double>* x : {&small, &tiny}) {
+            CHECK(gradcheck(train, {x, &g3, &b3}).passed);
+            CHECK(gradcheck(eval, {x, &g3, &b3}).passed);
+            CHECK(gradcheck(twice, {x, &g3, &b3}).passed);
+        }
     }
     SECTION("training, no affine, with running statistics") {
         Tensor<double> rm = rm5.clone(), rv = rv5.clone();
@@ -269,3 +296,53 @@ TEST_CASE("batch_norm on a large input (parallel over channels) agrees with one 
         CHECK(rv[c] == Approx(rvc[0]).epsilon(1e-12));
     }
 }
+
+#ifdef _OPENMP
+TEST_CASE("batch_norm on small maps gives the same bits on one and two threads", "[ops][batch_norm][openmp]") {
+    // Enough values to be split over threads; the per-element partial sums go by fixed blocks of samples.
+    for (const Shape& shape : {Shape{64, 256, 2, 2}, Shape{70, 1024, 1, 1}}) {
+        INFO("input " << shape);
+        const index_t C = shape[1];
+        const Tensor<float> x = normal_tensor(shape, 81, 0.3, 1.5).cast<float>();
+        const Tensor<float> dy = normal_tensor(shape, 82).cast<float>();
+        const Tensor<float> gamma = positive_tensor({C}, 83).cast<float>(), beta = normal_tensor({C}, 84).cast<float>();
+        struct Result {
+            Tensor<float> y, dx, dgamma, dbeta, rm, rv;
+        };
+        auto run = [&](int threads) {
+            const int saved = omp_get_max_threads();
+            omp_set_num_threads(threads);
+            Result r{Tensor<float>(), Tensor<float>(), Tensor<float>(), Tensor<float>(), Tensor<float>(Shape{C}),
+                     Tensor<float>(Shape{C}, 1.0f)};
+            Tape tape;
+            Var<float> vx = tape.variable(x), vg = tape.variable(gamma), vb = tape.variable(beta);
+            Var<float> y = batch_norm(vx, vg, vb, &r.rm, &r.rv, true);
+            tape.backward(y, dy.view());
+            omp_set_num_threads(saved);
+            r.y = y.to_tensor();
+            r.dx = Tensor<float>::from(vx.grad());
+            r.dgamma = Tensor<float>::from(vg.grad());
+            r.dbeta = Tensor<float>::from(vb.grad());
+            return r;
+        };
+        const Result one = run(1), two = run(2);
+        CHECK(max_abs_diff(one.y, two.y) == 0.0);
+        CHECK(max_abs_diff(one.dx, two.dx) == 0.0);
+        CHECK(max_abs_diff(one.dgamma, two.dgamma) == 0.0);
+        CHECK(max_abs_diff(one.dbeta, two.dbeta) == 0.0);
+        CHECK(max_abs_diff(one.rm, two.rm) == 0.0);
+        CHECK(max_abs_diff(one.rv, two.rv) == 0.0);
+        // and the statistics against a computation in double
+        const Tensor<double> xd = x.cast<double>();
+        const index_t N = shape[0], S = shape[2] * shape[3];
+        double worst = 0;
+        for (index_t c = 0; c < C; ++c) {
+            double s = 0;
+            for (index_t n = 0; n < N; ++n)
+                for (index_t q = 0; q < S; ++q) s += xd[(n * C + c) * S + q];
+            worst = std::max(worst, std::abs(one.rm[c] - 0.1 * s / static_cast<double>(N * S)));
+        }
+        CHECK(worst < 1e-6);
+    }
+}
+#endif

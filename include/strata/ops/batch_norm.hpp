@@ -11,6 +11,7 @@
 #include "strata/autograd/tape.hpp"
 #include "strata/core/cpu_features.hpp"
 #include "strata/core/parallel.hpp"
+#include "strata/ops/detail/batch_norm_rows.hpp"
 
 namespace strata {
 
@@ -219,13 +220,11 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
     T* prv = stats(running_var);
     const index_t M = L.per_channel();
 
-    detail::parallel_for(L.C, M * L.C >= 16384, [&](index_t c) {
-        double m, var;
+    // A channel's statistics `m` and `sq` (sum of squared deviations; unused in evaluation) into the running
+    // statistics, mean[c] and inv_std[c].
+    auto channel_stats = [&](index_t c, double m, double sq) {
+        double var;
         if (training) {
-            const T* channel = px + c * L.S;
-            double sq = 0;
-            detail::run_for_active_isa(
-                [&] { detail::bn_channel_moments(channel, L.N, L.C * L.S, L.S, m, sq); });
             var = sq / static_cast<double>(M);
             if (prm) prm[c] = static_cast<T>((1.0 - momentum) * static_cast<double>(prm[c]) + momentum * m);
             if (prv) {
@@ -236,18 +235,68 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
             m = static_cast<double>(prm[c]);
             var = static_cast<double>(prv[c]);
         }
-        const double is = 1.0 / std::sqrt(var + eps);
         mean[c] = m;
-        inv_std[c] = is;
-        // y = (x - mean) * scale + beta with scale = gamma * inv_std.
-        const double scale = (pg ? static_cast<double>(pg[c]) : 1.0) * is;
-        const T scale_t = static_cast<T>(scale), beta_t = pb ? pb[c] : T(0);
-        const T m_hi = static_cast<T>(m), m_lo = static_cast<T>(m - static_cast<double>(m_hi));
-        const index_t off = c * L.S;
-        detail::run_for_active_isa([&] {
-            detail::bn_normalise_channel(px + off, py + off, L.N, L.C * L.S, L.S, m_hi, m_lo, scale_t, beta_t);
+        inv_std[c] = 1.0 / std::sqrt(var + eps);
+    };
+    // y = (x - mean) * scale + beta with scale = gamma * inv_std, the mean split into a high and a low part.
+    auto channel_constants = [&](index_t c, T& m_hi, T& m_lo, T& scale, T& shift) {
+        const double m = mean[c];
+        scale = static_cast<T>((pg ? static_cast<double>(pg[c]) : 1.0) * inv_std[c]);
+        shift = pb ? pb[c] : T(0);
+        m_hi = static_cast<T>(m);
+        m_lo = static_cast<T>(m - static_cast<double>(m_hi));
+    };
+
+    if (L.S < detail::bn_rows_below) {  // small maps: sample by sample (batch_norm_rows.hpp)
+        Tape::ScratchScope scratch(tape);
+        const index_t cs = L.C * L.S, blocks = (L.N + detail::bn_rows_block - 1) / detail::bn_rows_block;
+        double* parts = tape.buffer<double>(blocks * cs);
+        double* total = tape.buffer<double>(L.C);
+        double* mean_of = tape.buffer<double>(cs);
+        if (training) {
+            detail::bn_rows_blocks(L.N, L.N * cs, [&](index_t b, index_t j0, index_t n) {
+                double* acc = parts + b * cs;
+                std::fill_n(acc, cs, 0.0);
+                detail::run_for_active_isa([&] { detail::bn_rows_sum(px + j0 * cs, n, cs, acc); });
+            });
+            detail::bn_rows_channel_totals(parts, blocks, L.C, L.S, total);
+            for (index_t i = 0; i < cs; ++i) mean_of[i] = total[i / L.S] / static_cast<double>(M);
+            detail::bn_rows_blocks(L.N, L.N * cs, [&](index_t b, index_t j0, index_t n) {
+                double* acc = parts + b * cs;
+                std::fill_n(acc, cs, 0.0);
+                detail::run_for_active_isa([&] { detail::bn_rows_square(px + j0 * cs, n, cs, mean_of, acc); });
+            });
+            detail::bn_rows_channel_totals(parts, blocks, L.C, L.S, total);
+        }
+        for (index_t c = 0; c < L.C; ++c) channel_stats(c, training ? mean_of[c * L.S] : 0.0, training ? total[c] : 0.0);
+        T* k = tape.buffer<T>(4 * cs);
+        const detail::BatchNormRowConstants<T> rc{k, k + cs, k + 2 * cs, k + 3 * cs, nullptr, nullptr};
+        for (index_t c = 0; c < L.C; ++c) {
+            T m_hi, m_lo, scale, shift;
+            channel_constants(c, m_hi, m_lo, scale, shift);
+            std::fill_n(rc.m_hi + c * L.S, L.S, m_hi);
+            std::fill_n(rc.m_lo + c * L.S, L.S, m_lo);
+            std::fill_n(rc.a + c * L.S, L.S, scale);
+            std::fill_n(rc.b + c * L.S, L.S, shift);
+        }
+        detail::bn_rows_blocks(L.N, L.N * cs, [&](index_t, index_t j0, index_t n) {
+            detail::run_for_active_isa([&] { detail::bn_rows_normalise(px + j0 * cs, py + j0 * cs, n, cs, rc); });
         });
-    });
+    } else {
+        detail::parallel_for(L.C, M * L.C >= 16384, [&](index_t c) {
+            double m = 0, sq = 0;
+            if (training)
+                detail::run_for_active_isa(
+                    [&] { detail::bn_channel_moments(px + c * L.S, L.N, L.C * L.S, L.S, m, sq); });
+            channel_stats(c, m, sq);
+            T m_hi, m_lo, scale, shift;
+            channel_constants(c, m_hi, m_lo, scale, shift);
+            const index_t off = c * L.S;
+            detail::run_for_active_isa([&] {
+                detail::bn_normalise_channel(px + off, py + off, L.N, L.C * L.S, L.S, m_hi, m_lo, scale, shift);
+            });
+        });
+    }
 
     if (grad)
         tape.record("batch_norm", out, [x, gamma, beta, out, L, mean, inv_std, training] {
@@ -264,29 +313,74 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
             T* pdb = gb ? beta.grad().data() : nullptr;
             const index_t M = L.per_channel();
             const double inv_m = 1.0 / static_cast<double>(M);
-            detail::parallel_for(L.C, M * L.C >= 16384, [&](index_t c) {
+            // From channel c's sum(dy) and sum(dy * (x - mean)) (in double): the gradients of gamma and beta, and
+            // the constants of dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)) in training, k * dy in
+            // evaluation, rounded to T for the element-wise pass.
+            struct DxConstants {
+                T k, is, m_hi, m_lo, mean_dy, mean_dy_xhat;
+            };
+            auto channel_grads = [&](index_t c, double sum_dy, double sum_dy_xc) {
                 const double m = mean[c], is = inv_std[c];
-                // sum(dy) and sum(dy * (x - mean)) over the channel, in double.
-                double sum_dy = 0, sum_dy_xc = 0;
-                const index_t off = c * L.S;
-                detail::run_for_active_isa([&] {
-                    detail::bn_backward_sums(px + off, pdy + off, L.N, L.C * L.S, L.S, m, sum_dy, sum_dy_xc);
-                });
                 const double sum_dy_xhat = sum_dy_xc * is;
                 if (pdg) pdg[c] += static_cast<T>(sum_dy_xhat);
                 if (pdb) pdb[c] += static_cast<T>(sum_dy);
-                if (!pdx) return;
                 const double k = (pg ? static_cast<double>(pg[c]) : 1.0) * is;
-                // Training: dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)); evaluation: dx = k * dy.
-                const double mean_dy = training ? sum_dy * inv_m : 0.0;
-                const double mean_dy_xhat = training ? sum_dy_xhat * inv_m : 0.0;
-                // Elementwise in T (vectorised); the per-channel constants were computed in double.
-                const T k_t = static_cast<T>(k), is_t = static_cast<T>(is);
-                const T m_hi = static_cast<T>(m), m_lo = static_cast<T>(m - static_cast<double>(m_hi));
-                const T mean_dy_t = static_cast<T>(mean_dy), mean_dy_xhat_t = static_cast<T>(mean_dy_xhat);
+                const T m_hi = static_cast<T>(m);
+                return DxConstants{static_cast<T>(k), static_cast<T>(is), m_hi,
+                                   static_cast<T>(m - static_cast<double>(m_hi)),
+                                   static_cast<T>(training ? sum_dy * inv_m : 0.0),
+                                   static_cast<T>(training ? sum_dy_xhat * inv_m : 0.0)};
+            };
+            if (L.S < detail::bn_rows_below) {  // small maps: sample by sample (batch_norm_rows.hpp)
+                Tape& tape = x.tape();
+                Tape::ScratchScope scratch(tape);
+                const index_t cs = L.C * L.S, blocks = (L.N + detail::bn_rows_block - 1) / detail::bn_rows_block;
+                double* parts = tape.buffer<double>(2 * blocks * cs);
+                double* totals = tape.buffer<double>(2 * L.C);
+                double* mean_of = tape.buffer<double>(cs);
+                for (index_t i = 0; i < cs; ++i) mean_of[i] = mean[i / L.S];
+                detail::bn_rows_blocks(L.N, L.N * cs, [&](index_t b, index_t j0, index_t n) {
+                    double* a = parts + b * cs;
+                    double* d = parts + (blocks + b) * cs;
+                    std::fill_n(a, cs, 0.0);
+                    std::fill_n(d, cs, 0.0);
+                    detail::run_for_active_isa([&] {
+                        detail::bn_rows_backward_sums(px + j0 * cs, pdy + j0 * cs, n, cs, mean_of, a, d);
+                    });
+                });
+                detail::bn_rows_channel_totals(parts, blocks, L.C, L.S, totals);
+                detail::bn_rows_channel_totals(parts + blocks * cs, blocks, L.C, L.S, totals + L.C);
+                T* k = tape.buffer<T>(6 * cs);
+                const detail::BatchNormRowConstants<T> rc{k, k + cs, k + 2 * cs, k + 3 * cs, k + 4 * cs, k + 5 * cs};
+                for (index_t c = 0; c < L.C; ++c) {
+                    const DxConstants dc = channel_grads(c, totals[c], totals[L.C + c]);
+                    const index_t at = c * L.S;
+                    std::fill_n(rc.m_hi + at, L.S, dc.m_hi);
+                    std::fill_n(rc.m_lo + at, L.S, dc.m_lo);
+                    std::fill_n(rc.a + at, L.S, dc.k);
+                    std::fill_n(rc.b + at, L.S, dc.is);
+                    std::fill_n(rc.c + at, L.S, dc.mean_dy);
+                    std::fill_n(rc.d + at, L.S, dc.mean_dy_xhat);
+                }
+                if (pdx)
+                    detail::bn_rows_blocks(L.N, L.N * cs, [&](index_t, index_t j0, index_t n) {
+                        detail::run_for_active_isa([&] {
+                            detail::bn_rows_backward(px + j0 * cs, pdy + j0 * cs, pdx + j0 * cs, n, cs, rc, dx_fresh);
+                        });
+                    });
+                return;
+            }
+            detail::parallel_for(L.C, M * L.C >= 16384, [&](index_t c) {
+                double sum_dy = 0, sum_dy_xc = 0;
+                const index_t off = c * L.S;
                 detail::run_for_active_isa([&] {
-                    detail::bn_backward_channel(px + off, pdy + off, pdx + off, L.N, L.C * L.S, L.S, m_hi, m_lo, is_t,
-                                                k_t, mean_dy_t, mean_dy_xhat_t, dx_fresh);
+                    detail::bn_backward_sums(px + off, pdy + off, L.N, L.C * L.S, L.S, mean[c], sum_dy, sum_dy_xc);
+                });
+                const DxConstants dc = channel_grads(c, sum_dy, sum_dy_xc);
+                if (!pdx) return;
+                detail::run_for_active_isa([&] {
+                    detail::bn_backward_channel(px + off, pdy + off, pdx + off, L.N, L.C * L.S, L.S, dc.m_hi, dc.m_lo,
+                                                dc.is, dc.k, dc.mean_dy, dc.mean_dy_xhat, dx_fresh);
                 });
             });
         });

@@ -84,21 +84,21 @@ template <class T>
 void conv_epilogue_row(const T* acc, index_t n, T s, T b, const T* res, bool relu, T* out) {
     if (res) {
         if (relu)
-            for (index_t q = 0; q < n; ++q) {
+            simd_loop(n, [=](index_t q) {
                 const T v = acc[q] * s + b + res[q];
                 out[q] = v > T(0) ? v : T(0);
-            }
+            });
         else
-            for (index_t q = 0; q < n; ++q) out[q] = acc[q] * s + b + res[q];
+            simd_loop(n, [=](index_t q) { out[q] = acc[q] * s + b + res[q]; });
     } else if (relu) {
-        for (index_t q = 0; q < n; ++q) {
+        simd_loop(n, [=](index_t q) {
             const T v = acc[q] * s + b;
             out[q] = v > T(0) ? v : T(0);
-        }
+        });
     } else if (s != T(1)) {
-        for (index_t q = 0; q < n; ++q) out[q] = acc[q] * s + b;
+        simd_loop(n, [=](index_t q) { out[q] = acc[q] * s + b; });
     } else if (b != T(0) || acc != out) {
-        for (index_t q = 0; q < n; ++q) out[q] = acc[q] + b;
+        simd_loop(n, [=](index_t q) { out[q] = acc[q] + b; });
     }
 }
 
