@@ -199,7 +199,8 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
 
     Tape::ScratchScope scratch_scope(tape);
     // Tap classes only when nothing is recorded (inference): there the per-class weights are packed once into
-    // the cache, where training would pack them every step (ResNet-18 batch-64 training measured 10-25% slower).
+    // the cache. Training would pack them every step, and a ResNet-18 batch-64 step on 1 thread measured 3% slower
+    // with them (convolution forwards 26.4 -> 27.7 ms, backwards with their transposed input gradients 53.4 -> 55.4).
     if (implicit && !tape.grad_enabled()) {
         const ConvTapClasses classes(unfold);
         if (classes.usable && classes.useful < conv_class_split_below) {
