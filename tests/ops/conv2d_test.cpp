@@ -387,11 +387,12 @@ TEST_CASE("conv2d's inference on small maps (one GEMM per tap class) matches the
         index_t stride, padding;
     };
     // Maps where a quarter or more of an all-taps GEMM would multiply padding: 2x2, 3x3 and 4x4 at stride 1,
-    // 7x7 -> 4x4 and 4x4 -> 2x2 at stride 2, a 5x5 kernel on 3x5, and a batch of more than one block of samples
+    // 7x7 -> 4x4 and 4x4 -> 2x2 at stride 2, a 5x5 kernel on 3x4, and a batch of more than one block of samples
     // (detail::conv_class_block_samples), and two with enough work to share the classes out among two threads.
-    const Case cases[] = {{{3, 16, 2, 2}, {24, 16, 3, 3}, 1, 1}, {{5, 8, 3, 3}, {16, 8, 3, 3}, 1, 1},
-                          {{4, 8, 4, 4}, {8, 8, 3, 3}, 1, 1},    {{3, 8, 7, 7}, {16, 8, 3, 3}, 2, 1},
-                          {{6, 8, 4, 4}, {16, 8, 3, 3}, 2, 1},   {{2, 4, 3, 5}, {8, 4, 5, 5}, 1, 2},
+    // Every batch gives the smallest class at least detail::conv_class_min_columns columns.
+    const Case cases[] = {{{32, 16, 2, 2}, {24, 16, 3, 3}, 1, 1}, {{33, 8, 3, 3}, {16, 8, 3, 3}, 1, 1},
+                          {{32, 8, 4, 4}, {8, 8, 3, 3}, 1, 1},    {{32, 8, 7, 7}, {16, 8, 3, 3}, 2, 1},
+                          {{32, 8, 4, 4}, {16, 8, 3, 3}, 2, 1},   {{32, 4, 3, 4}, {8, 4, 5, 5}, 1, 2},
                           {{300, 4, 2, 2}, {8, 4, 3, 3}, 1, 1},
                           // large enough for two threads
                           {{32, 64, 2, 2}, {64, 64, 3, 3}, 1, 1}, {{64, 32, 4, 4}, {32, 32, 3, 3}, 1, 1}};

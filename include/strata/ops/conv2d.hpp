@@ -203,7 +203,8 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
     // with them (convolution forwards 26.4 -> 27.7 ms, backwards with their transposed input gradients 53.4 -> 55.4).
     if (implicit && !tape.grad_enabled()) {
         const ConvTapClasses classes(unfold);
-        if (classes.usable && classes.useful < conv_class_split_below) {
+        if (classes.usable && classes.useful < conv_class_split_below &&
+            N * classes.fewest_positions() >= conv_class_min_columns) {
             conv2d_forward_by_class(tape, px, N, w, Cout, unfold, classes, plan.threads, e, py, cache);
             return result;
         }
