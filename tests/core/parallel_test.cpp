@@ -15,9 +15,9 @@ using namespace strata;
 namespace {
 
 /// Sets the OpenMP thread count for a scope.
-struct ThreadCount {
+struct SplitTestThreads {
     int saved = 1;
-    explicit ThreadCount(int n) {
+    explicit SplitTestThreads(int n) {
 #ifdef _OPENMP
         saved = omp_get_max_threads();
         omp_set_num_threads(n);
@@ -25,7 +25,7 @@ struct ThreadCount {
         (void)n;
 #endif
     }
-    ~ThreadCount() {
+    ~SplitTestThreads() {
 #ifdef _OPENMP
         omp_set_num_threads(saved);
 #endif
@@ -39,7 +39,7 @@ TEST_CASE("simd_loop visits every index once, in the blocks and in the tail", "[
         INFO("n = " << n);
         std::vector<int> seen(static_cast<std::size_t>(n) + 1, 0);  // one past the end stays 0
         int* p = seen.data();
-        detail::simd_loop(n, [p](index_t i) { p[i] += 1; });
+        strata::detail::simd_loop(n, [p](index_t i) { p[i] += 1; });
         for (index_t i = 0; i < n; ++i) CHECK(seen[static_cast<std::size_t>(i)] == 1);
         CHECK(seen.back() == 0);
     }
@@ -53,20 +53,20 @@ TEST_CASE("simd_loop visits every index once, in the blocks and in the tail", "[
     for (std::size_t i = 0; i < w.size(); ++i) expected[i] = expected[i] - 0.5f * g[i];
     float* pw = w.data();
     const float* pg = g.data();
-    detail::simd_loop(37, [pw, pg](index_t i) { pw[i] = pw[i] - 0.5f * pg[i]; });
+    strata::detail::simd_loop(37, [pw, pg](index_t i) { pw[i] = pw[i] - 0.5f * pg[i]; });
     CHECK(w == expected);
 }
 
 TEST_CASE("parallel_split covers the range once, cut on whole lines, one range per thread", "[core][parallel]") {
     const index_t min_per_thread = 1000;
     for (const int threads : {1, 2, 3}) {
-        ThreadCount scope(threads);
+        SplitTestThreads scope(threads);
         for (const index_t n : {0, 5, 1999, 2000, 2001, 6007}) {
             INFO("threads " << threads << ", n = " << n);
             std::vector<std::atomic<int>> seen(static_cast<std::size_t>(n));
             std::atomic<int> calls{0};
             std::atomic<bool> bad_cut{false};
-            detail::parallel_split(n, min_per_thread, [&](index_t begin, index_t end) {
+            strata::detail::parallel_split(n, min_per_thread, [&](index_t begin, index_t end) {
                 ++calls;
                 if (begin % 16 != 0 || begin >= end) bad_cut = true;
                 for (index_t i = begin; i < end; ++i) ++seen[static_cast<std::size_t>(i)];

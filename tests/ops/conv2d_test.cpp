@@ -346,13 +346,13 @@ TEST_CASE("conv2d on two threads adds its weight gradient to one that is already
 
 TEST_CASE("tap classes group a small map's positions by the kernel taps that read real input", "[ops][conv2d]") {
     std::vector<std::int32_t> storage;
-    auto classes_of = [&](const detail::Window2d& g) {
-        storage.assign(static_cast<std::size_t>(detail::Im2colPlan::storage_size(g)), 0);
-        const detail::Im2colPlan plan(g, storage.data());
-        return std::make_pair(detail::ConvTapClasses(plan), plan.taps);
+    auto classes_of = [&](const strata::detail::Window2d& g) {
+        storage.assign(static_cast<std::size_t>(strata::detail::Im2colPlan::storage_size(g)), 0);
+        const strata::detail::Im2colPlan plan(g, storage.data());
+        return std::make_pair(strata::detail::ConvTapClasses(plan), plan.taps);
     };
     // 2x2, 3x3 kernel, padding 1: each position reads through its own 2x2 block of taps, 4 of 9.
-    const auto [two, two_taps] = classes_of(detail::Window2d(8, 2, 2, 3, 3, 1, 1));
+    const auto [two, two_taps] = classes_of(strata::detail::Window2d(8, 2, 2, 3, 3, 1, 1));
     REQUIRE(two.usable);
     CHECK(two_taps == 9);
     CHECK(two.count() == 4);
@@ -368,12 +368,12 @@ TEST_CASE("tap classes group a small map's positions by the kernel taps that rea
     CHECK(positions == 4);
     CHECK(seen == std::vector<int>{1, 1, 1, 1});
     // 4x4: rows 0 | 1, 2 | 3 (2, 3 and 2 valid kernel rows): 9 classes, (2.5 / 3)^2 of the work is real.
-    const auto [four, four_taps] = classes_of(detail::Window2d(8, 4, 4, 3, 3, 1, 1));
+    const auto [four, four_taps] = classes_of(strata::detail::Window2d(8, 4, 4, 3, 3, 1, 1));
     REQUIRE(four.usable);
     CHECK(four.count() == 9);
     CHECK(four.useful == Approx((10.0 / 12.0) * (10.0 / 12.0)));
     // No padding: one class, all of it real.
-    const auto [plain, plain_taps] = classes_of(detail::Window2d(8, 6, 6, 3, 3, 1, 0));
+    const auto [plain, plain_taps] = classes_of(strata::detail::Window2d(8, 6, 6, 3, 3, 1, 0));
     CHECK(plain.count() == 1);
     CHECK(plain.useful == 1.0);
     (void)plain_taps;
