@@ -99,9 +99,9 @@ TEST_CASE("SGD rejects bad options with PyTorch's messages", "[optim][sgd]") {
 
 TEST_CASE("SGD and zero_grad on a parameter split over threads give the same result on any thread count",
           "[optim][sgd][threads]") {
-    // More than five grains of parallel_ranges, with a ragged last one; two momentum steps (the first copies the
+    // Over five times parallel_split's threshold, a length no multiple of 16; two momentum steps (the first copies the
     // gradient into the buffer, the second blends).
-    const index_t n = 5 * strata::detail::elementwise_grain + 123;
+    const index_t n = 5 * strata::detail::elementwise_split_min + 123;
     auto run = [&](int threads) {
 #ifdef _OPENMP
         const int saved = omp_get_max_threads();

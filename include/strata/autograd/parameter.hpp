@@ -27,7 +27,7 @@ struct Parameter {
     /// Sets the gradient to zero (a large one on all the available threads).
     void zero_grad() {
         T* g = grad.data();
-        detail::parallel_ranges(grad.numel(), detail::elementwise_grain,
+        detail::parallel_split(grad.numel(), detail::elementwise_split_min,
                                 [g](index_t b, index_t e) { std::fill(g + b, g + e, T(0)); });
     }
     const Shape& shape() const { return value.shape(); }

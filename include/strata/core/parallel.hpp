@@ -54,25 +54,8 @@ void parallel_for(index_t n, int threads, bool worth_it, Body&& body) {
     for (index_t i = 0; i < n; ++i) body(i);
 }
 
-/// Runs body(begin, end) over [0, n) cut into ranges of `grain` elements (the last shorter), shared out among the
-/// available threads when n is at least two grains, else as one call on the calling thread. For element-wise
-/// loops over large arrays (an optimizer's update, a fill): each element is computed alike wherever it runs, so
-/// the result does not depend on the thread count. `body` must not throw.
-template <class Body>
-void parallel_ranges(index_t n, index_t grain, Body&& body) {
-    const index_t pieces = (n + grain - 1) / grain;
-    if (pieces < 2 || available_threads() < 2) {
-        if (n > 0) body(index_t{0}, n);
-        return;
-    }
-    parallel_for(pieces, true, [&](index_t c) { body(c * grain, std::min(n, (c + 1) * grain)); });
-}
-
-/// Elements from which an element-wise update of memory-bound work is split over threads (parallel_ranges).
-inline constexpr index_t elementwise_grain = index_t{1} << 16;
-
-/// Elements per thread from which an activation-sized element-wise op (ReLU, an addition) is split over threads
-/// (parallel_split). A parallel region costs about 4 us; ReLU over 65,536 cached floats takes 2.5 us on one
+/// Elements per thread from which an element-wise op (ReLU, an addition, an optimizer's update, a fill) is split
+/// over threads (parallel_split). A parallel region costs about 4 us; ReLU over 65,536 cached floats takes 2.5 us on one
 /// thread and 6.6 us on two, over 200,704 floats 16 us on one and 10 us on two (ops_bench, AMD Zen 5).
 inline constexpr index_t elementwise_split_min = index_t{1} << 16;
 

@@ -250,10 +250,10 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
     if (L.S < detail::bn_rows_below) {  // small maps: sample by sample (batch_norm_rows.hpp)
         Tape::ScratchScope scratch(tape);
         const index_t cs = L.C * L.S, blocks = (L.N + detail::bn_rows_block - 1) / detail::bn_rows_block;
-        double* parts = tape.buffer<double>(blocks * cs);
         double* total = tape.buffer<double>(L.C);
-        double* mean_of = tape.buffer<double>(cs);
+        double* mean_of = training ? tape.buffer<double>(cs) : nullptr;
         if (training) {
+            double* parts = tape.buffer<double>(blocks * cs);
             detail::bn_rows_blocks(L.N, L.N * cs, [&](index_t b, index_t j0, index_t n) {
                 double* acc = parts + b * cs;
                 std::fill_n(acc, cs, 0.0);

@@ -138,7 +138,7 @@ protected:
         const T* grad = p.grad.data();
         T* buf = use_momentum ? s.momentum_buffer.data() : nullptr;
         // Element-wise, so large parameters are shared out among the threads with the same result.
-        strata::detail::parallel_ranges(p.numel(), strata::detail::elementwise_grain, [&](index_t b, index_t e) {
+        strata::detail::parallel_split(p.numel(), strata::detail::elementwise_split_min, [&](index_t b, index_t e) {
             strata::detail::run_for_active_isa([&] {  // compiled for the CPU's ISA
                 detail::sgd_update(decay, use_momentum, first, nesterov, w + b, grad + b, buf ? buf + b : nullptr,
                                    e - b, lr, wd, mom, keep);
