@@ -12,10 +12,13 @@
 //        K = Cin*9, N = images * Ho*Wo), counter "GFLOP/s" = 2*M*K*N per second.
 //   tape_overhead/...               a chain of 64 adds of two [4] tensors: counter "time/op" (seconds per op,
 //        printed as e.g. "115n"), with record + backward (record_backward) or forward under NoGradGuard (no_grad).
+//   optimizer_step/<optimizer>      one step of an optimizer over ResNet-18's 11.2 million weights (one tensor per
+//        layer, the model's sizes), momentum / weight decay as the trainer's recipes use them. Counter "elem/s".
 
 #include <benchmark/benchmark.h>
 
 #include <string>
+#include <vector>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -25,6 +28,9 @@
 #include "strata/ops/batch_norm.hpp"
 #include "strata/ops/max_pool2d.hpp"
 #include "strata/ops/relu.hpp"
+#include "strata/optim/adam.hpp"
+#include "strata/optim/rmsprop.hpp"
+#include "strata/optim/sgd.hpp"
 
 using namespace strata;
 
@@ -160,6 +166,60 @@ void tape_overhead(benchmark::State& state, bool backward) {
                                                    benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+/// The weight tensors' sizes of a ResNet-18 for 10 classes on 1-channel input (conv, batch-norm and linear layers).
+std::vector<index_t> resnet18_weight_sizes() {
+    std::vector<index_t> sizes{64 * 1 * 7 * 7, 64, 64};
+    auto conv_bn = [&](index_t cin, index_t cout, index_t k) {
+        sizes.insert(sizes.end(), {cout * cin * k * k, cout, cout});
+    };
+    index_t cin = 64;
+    for (const index_t cout : {64, 128, 256, 512}) {
+        for (int block = 0; block < 2; ++block) {
+            conv_bn(block == 0 ? cin : cout, cout, 3);
+            conv_bn(cout, cout, 3);
+            if (block == 0 && cin != cout) conv_bn(cin, cout, 1);
+        }
+        cin = cout;
+    }
+    sizes.insert(sizes.end(), {512 * 10, 10});
+    return sizes;
+}
+
+enum class OptimizerKind { sgd, adam, adamw, rmsprop };
+
+/// One optimizer step over ResNet-18-sized parameters with fixed gradients.
+void optimizer_step(benchmark::State& state, OptimizerKind kind) {
+    Generator gen(11);
+    std::vector<Parameter<float>> params;
+    index_t total = 0;
+    for (const index_t n : resnet18_weight_sizes()) {
+        params.emplace_back(Tensor<float>(Shape{n}));
+        params.back().value.fill_normal(gen);
+        params.back().grad.fill_normal(gen);
+        total += n;
+    }
+    std::vector<Parameter<float>*> list;
+    for (auto& p : params) list.push_back(&p);
+    auto run = [&](auto&& opt) {
+        for (auto _ : state) {
+            opt.step();
+            benchmark::ClobberMemory();
+        }
+    };
+    switch (kind) {
+        case OptimizerKind::sgd:
+            run(optim::SGD<float>(list, optim::SGDOptions(0.05).momentum(0.9).weight_decay(5e-4)));
+            break;
+        case OptimizerKind::adam: run(optim::Adam<float>(list, optim::AdamOptions(1e-3))); break;
+        case OptimizerKind::adamw: run(optim::AdamW<float>(list, optim::AdamWOptions(1e-3))); break;
+        case OptimizerKind::rmsprop:
+            run(optim::RMSprop<float>(list, optim::RMSpropOptions(1e-3).momentum(0.9)));
+            break;
+    }
+    state.counters["elem/s"] = benchmark::Counter(static_cast<double>(total) * static_cast<double>(state.iterations()),
+                                                  benchmark::Counter::kIsRate);
+}
+
 const bool registered = [] {
     const std::pair<const char*, Op> ops[] = {
         {"batch_norm", Op::batch_norm}, {"relu", Op::relu}, {"add", Op::add}, {"max_pool2d", Op::max_pool2d}};
@@ -188,6 +248,14 @@ const bool registered = [] {
         ->UseRealTime();
     benchmark::RegisterBenchmark("tape_overhead/add_4/record_backward", tape_overhead, true)->UseRealTime();
     benchmark::RegisterBenchmark("tape_overhead/add_4/no_grad", tape_overhead, false)->UseRealTime();
+    const std::pair<const char*, OptimizerKind> optimizers[] = {{"sgd_momentum", OptimizerKind::sgd},
+                                                                {"adam", OptimizerKind::adam},
+                                                                {"adamw", OptimizerKind::adamw},
+                                                                {"rmsprop_momentum", OptimizerKind::rmsprop}};
+    for (const auto& [name, kind] : optimizers)
+        benchmark::RegisterBenchmark((std::string("optimizer_step/") + name).c_str(), optimizer_step, kind)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
     return true;
 }();
 

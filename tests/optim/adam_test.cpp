@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "optim/optim_test_util.hpp"
+#include "optim/update_kernel_check.hpp"
 #include "strata/optim/adam.hpp"
 
 using namespace strata;
@@ -99,4 +100,55 @@ TEST_CASE("Adam rejects bad options with PyTorch's messages", "[optim][adam]") {
                       Catch::Contains("AdamW: invalid weight_decay value: -0.5"));
     CHECK_THROWS_WITH(AdamW<double>({&p}, AdamWOptions().betas({0.9, 1.5})),
                       Catch::Contains("AdamW: invalid beta parameter at index 1: 1.5"));
+}
+
+namespace {
+
+/// Adam's rule written out in double, one step per call (decoupled = AdamW).
+struct AdamReference {
+    double lr, beta1, beta2, eps, weight_decay;
+    bool decoupled, amsgrad;
+    std::vector<double> m, v, vmax;
+    int t = 0;
+
+    void operator()(std::vector<double>& w, const std::vector<double>& g) {
+        if (m.empty()) m.assign(w.size(), 0.0), v.assign(w.size(), 0.0), vmax.assign(w.size(), 0.0);
+        ++t;
+        const double bc1 = 1 - std::pow(beta1, t), bc2 = 1 - std::pow(beta2, t);
+        for (std::size_t i = 0; i < w.size(); ++i) {
+            if (decoupled) w[i] *= 1 - lr * weight_decay;
+            const double gi = decoupled ? g[i] : g[i] + weight_decay * w[i];
+            m[i] = beta1 * m[i] + (1 - beta1) * gi;
+            v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
+            vmax[i] = std::max(vmax[i], v[i]);
+            const double second = amsgrad ? vmax[i] : v[i];
+            w[i] -= lr / bc1 * m[i] / (std::sqrt(second) / std::sqrt(bc2) + eps);
+        }
+    }
+};
+
+template <class T>
+void check_adam_kernels(double tol) {
+    using Params = std::vector<Parameter<T>*>;
+    SECTION("Adam with L2 weight decay and AMSGrad") {
+        const AdamOptions o = AdamOptions(0.01).betas({0.8, 0.95}).eps(1e-6).weight_decay(0.02).amsgrad(true);
+        strata::test::check_update_kernels<T>([&](Params ps) { return Adam<T>(ps, o); },
+                                              AdamReference{0.01, 0.8, 0.95, 1e-6, 0.02, false, true, {}, {}, {}}, tol);
+    }
+    SECTION("Adam with defaults") {
+        strata::test::check_update_kernels<T>([](Params ps) { return Adam<T>(ps, AdamOptions(0.01)); },
+                                              AdamReference{0.01, 0.9, 0.999, 1e-8, 0, false, false, {}, {}, {}}, tol);
+    }
+    SECTION("AdamW") {
+        const AdamWOptions o = AdamWOptions(0.01).weight_decay(0.1);
+        strata::test::check_update_kernels<T>([&](Params ps) { return AdamW<T>(ps, o); },
+                                              AdamReference{0.01, 0.9, 0.999, 1e-8, 0.1, true, false, {}, {}, {}}, tol);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("Adam's and AdamW's update is the same on every kernel family and thread count", "[optim][adam][threads]") {
+    SECTION("double") { check_adam_kernels<double>(1e-10); }
+    SECTION("float") { check_adam_kernels<float>(1e-3); }
 }

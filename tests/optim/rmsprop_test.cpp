@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "optim/optim_test_util.hpp"
+#include "optim/update_kernel_check.hpp"
 #include "strata/optim/rmsprop.hpp"
 
 using namespace strata;
@@ -62,4 +63,51 @@ TEST_CASE("RMSprop rejects bad options with PyTorch's messages", "[optim][rmspro
                       Catch::Contains("invalid weight_decay value: -2"));
     CHECK_THROWS_WITH(RMSprop<double>({&p}, RMSpropOptions().alpha(-0.99)),
                       Catch::Contains("invalid alpha value: -0.99"));
+}
+
+namespace {
+
+/// RMSprop's rule written out in double, one step per call.
+struct RMSpropReference {
+    double lr, alpha, eps, weight_decay, momentum;
+    bool centered;
+    std::vector<double> square_avg, grad_avg, buf;
+
+    void operator()(std::vector<double>& w, const std::vector<double>& g) {
+        if (square_avg.empty()) square_avg.assign(w.size(), 0.0), grad_avg.assign(w.size(), 0.0), buf.assign(w.size(), 0.0);
+        for (std::size_t i = 0; i < w.size(); ++i) {
+            const double gi = g[i] + weight_decay * w[i];
+            square_avg[i] = alpha * square_avg[i] + (1 - alpha) * gi * gi;
+            grad_avg[i] = alpha * grad_avg[i] + (1 - alpha) * gi;
+            const double avg =
+                std::sqrt(centered ? square_avg[i] - grad_avg[i] * grad_avg[i] : square_avg[i]) + eps;
+            if (momentum > 0) {
+                buf[i] = momentum * buf[i] + gi / avg;
+                w[i] -= lr * buf[i];
+            } else {
+                w[i] -= lr * gi / avg;
+            }
+        }
+    }
+};
+
+template <class T>
+void check_rmsprop_kernels(double tol) {
+    using Params = std::vector<Parameter<T>*>;
+    SECTION("centered with momentum and weight decay") {
+        const RMSpropOptions o = RMSpropOptions(0.001).alpha(0.9).momentum(0.8).weight_decay(0.05).centered(true);
+        strata::test::check_update_kernels<T>([&](Params ps) { return RMSprop<T>(ps, o); },
+                                              RMSpropReference{0.001, 0.9, 1e-8, 0.05, 0.8, true, {}, {}, {}}, tol);
+    }
+    SECTION("defaults") {
+        strata::test::check_update_kernels<T>([](Params ps) { return RMSprop<T>(ps, RMSpropOptions(0.001)); },
+                                              RMSpropReference{0.001, 0.99, 1e-8, 0, 0, false, {}, {}, {}}, tol);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("RMSprop's update is the same on every kernel family and thread count", "[optim][rmsprop][threads]") {
+    SECTION("double") { check_rmsprop_kernels<double>(1e-10); }
+    SECTION("float") { check_rmsprop_kernels<float>(1e-3); }
 }

@@ -4,11 +4,13 @@
 /// single-tensor implementation): bias-corrected moments, optional AMSGrad; Adam adds L2 weight decay to the
 /// gradient, AdamW decays the parameter directly (decoupled weight decay).
 
-#include <algorithm>
 #include <cmath>
 #include <utility>
 
+#include "strata/core/cpu_features.hpp"
 #include "strata/core/options.hpp"
+#include "strata/core/parallel.hpp"
+#include "strata/core/simd_loop.hpp"
 #include "strata/optim/optimizer.hpp"
 
 namespace strata::optim {
@@ -94,38 +96,87 @@ struct AdamState {
 
 namespace detail {
 
+/// The constants of one Adam step, in the parameter's type.
+template <class T>
+struct AdamStepConstants {
+    T b1, b2, keep1, keep2, neg_step_size, bc2_sqrt, eps, wd, shrink;
+};
+
+/// Adam's update of `n` weights with the variant fixed at compile time (one branch-free loop per combination,
+/// vectorised): AdamW's decoupled decay, Adam's L2 decay, AMSGrad.
+template <bool Decoupled, bool L2, bool AmsGrad, class T>
+inline void adam_update_loop(T* w, const T* grad, T* m, T* v, T* vmax, index_t n, AdamStepConstants<T> c) {
+    // w[i] is read by both halves and written only by the second.
+    auto decayed = [=](index_t i) { return Decoupled ? w[i] * c.shrink : w[i]; };
+    strata::detail::simd_loop_sqrt(
+        n,
+        [=](index_t i) {
+            const T g = L2 ? grad[i] + c.wd * decayed(i) : grad[i];
+            m[i] = m[i] * c.b1 + c.keep1 * g;
+            const T vi = v[i] * c.b2 + c.keep2 * g * g;
+            v[i] = vi;
+            if constexpr (AmsGrad) {
+                const T second = vmax[i] < vi ? vi : vmax[i];  // std::max(vmax, v)
+                vmax[i] = second;
+                return second;
+            }
+            return vi;
+        },
+        [=](index_t i, T root) {
+            const T denom = root / c.bc2_sqrt + c.eps;
+            w[i] = decayed(i) + c.neg_step_size * m[i] / denom;
+        });
+}
+
+/// adam_update_loop with the variant chosen at run time.
+template <class T>
+inline void adam_update_range(bool decoupled, bool l2, bool amsgrad, T* w, const T* grad, T* m, T* v, T* vmax,
+                              index_t n, const AdamStepConstants<T>& c) {
+    if (decoupled) {
+        if (amsgrad) adam_update_loop<true, false, true>(w, grad, m, v, vmax, n, c);
+        else adam_update_loop<true, false, false>(w, grad, m, v, vmax, n, c);
+    } else if (l2) {
+        if (amsgrad) adam_update_loop<false, true, true>(w, grad, m, v, vmax, n, c);
+        else adam_update_loop<false, true, false>(w, grad, m, v, vmax, n, c);
+    } else {
+        if (amsgrad) adam_update_loop<false, false, true>(w, grad, m, v, vmax, n, c);
+        else adam_update_loop<false, false, false>(w, grad, m, v, vmax, n, c);
+    }
+}
+
 /// One Adam (decoupled = false) or AdamW (decoupled = true) step, per element:
 ///   t += 1;  AdamW: p *= 1 - lr * weight_decay;  Adam: g += weight_decay * p;
 ///   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;  AMSGrad: vmax = max(vmax, v), v := vmax;
 ///   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+/// Large parameters are shared out among the threads (element-wise, so the result does not depend on their
+/// number); the loop is compiled for the CPU's instruction set.
 template <class T, class O>
 void adam_update(Parameter<T>& p, AdamState<T>& s, const O& o, bool decoupled) {
     s.step[0] += T(1);
     const double step = static_cast<double>(s.step[0]);
     const double beta1 = o.betas().first, beta2 = o.betas().second;
-    const T b1 = static_cast<T>(beta1), b2 = static_cast<T>(beta2);
-    const T keep1 = static_cast<T>(1 - beta1), keep2 = static_cast<T>(1 - beta2);
-    const T neg_step_size = static_cast<T>(-(o.lr() / (1 - std::pow(beta1, step))));
-    const T bc2_sqrt = static_cast<T>(std::sqrt(1 - std::pow(beta2, step)));
-    const T eps = static_cast<T>(o.eps()), wd = static_cast<T>(o.weight_decay());
-    const T shrink = static_cast<T>(1 - o.lr() * o.weight_decay());
+    AdamStepConstants<T> c;
+    c.b1 = static_cast<T>(beta1);
+    c.b2 = static_cast<T>(beta2);
+    c.keep1 = static_cast<T>(1 - beta1);
+    c.keep2 = static_cast<T>(1 - beta2);
+    c.neg_step_size = static_cast<T>(-(o.lr() / (1 - std::pow(beta1, step))));
+    c.bc2_sqrt = static_cast<T>(std::sqrt(1 - std::pow(beta2, step)));
+    c.eps = static_cast<T>(o.eps());
+    c.wd = static_cast<T>(o.weight_decay());
+    c.shrink = static_cast<T>(1 - o.lr() * o.weight_decay());
     const bool l2 = !decoupled && o.weight_decay() != 0, amsgrad = o.amsgrad();
     T* w = p.value.data();
     const T* grad = p.grad.data();
     T* m = s.exp_avg.data();
     T* v = s.exp_avg_sq.data();
     T* vmax = amsgrad ? s.max_exp_avg_sq.data() : nullptr;
-    const index_t n = p.numel();
-    for (index_t i = 0; i < n; ++i) {
-        if (decoupled) w[i] = w[i] * shrink;
-        const T g = l2 ? grad[i] + wd * w[i] : grad[i];
-        m[i] = m[i] * b1 + keep1 * g;
-        v[i] = v[i] * b2 + keep2 * g * g;
-        T second = v[i];
-        if (amsgrad) second = vmax[i] = std::max(vmax[i], v[i]);
-        const T denom = std::sqrt(second) / bc2_sqrt + eps;
-        w[i] = w[i] + neg_step_size * m[i] / denom;
-    }
+    strata::detail::parallel_split(p.numel(), strata::detail::elementwise_split_min, [&](index_t b, index_t e) {
+        strata::detail::run_for_active_isa([&] {
+            adam_update_range(decoupled, l2, amsgrad, w + b, grad + b, m + b, v + b, vmax ? vmax + b : nullptr, e - b,
+                              c);
+        });
+    });
 }
 
 }  // namespace detail

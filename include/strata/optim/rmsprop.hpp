@@ -5,10 +5,75 @@
 
 #include <cmath>
 
+#include "strata/core/cpu_features.hpp"
 #include "strata/core/options.hpp"
+#include "strata/core/parallel.hpp"
+#include "strata/core/simd_loop.hpp"
 #include "strata/optim/optimizer.hpp"
 
 namespace strata::optim {
+
+namespace detail {
+
+/// The constants of one RMSprop step, in the parameter's type.
+template <class T>
+struct RMSpropStepConstants {
+    T lr, wd, alpha, keep, eps, mom;
+};
+
+/// RMSprop's update of `n` weights with the variant fixed at compile time (one branch-free loop per
+/// combination, vectorised).
+template <bool Decay, bool Centered, bool Momentum, class T>
+inline void rmsprop_update_loop(T* w, const T* grad, T* sq, T* ga, T* buf, index_t n, RMSpropStepConstants<T> c) {
+    auto gradient = [=](index_t i) { return Decay ? grad[i] + c.wd * w[i] : grad[i]; };
+    strata::detail::simd_loop_sqrt(
+        n,
+        [=](index_t i) {
+            const T g = gradient(i);
+            const T s = sq[i] * c.alpha + c.keep * g * g;
+            sq[i] = s;
+            if constexpr (Centered) {
+                const T a = ga[i] * c.alpha + c.keep * g;
+                ga[i] = a;
+                return s + T(-1) * a * a;
+            }
+            return s;
+        },
+        [=](index_t i, T root) {
+            const T g = gradient(i);  // w[i] is written below, after its last read
+            const T avg = root + c.eps;
+            if constexpr (Momentum) {
+                const T b = buf[i] * c.mom + g / avg;
+                buf[i] = b;
+                w[i] = w[i] + (-c.lr) * b;
+            } else {
+                w[i] = w[i] + (-c.lr) * g / avg;
+            }
+        });
+}
+
+/// rmsprop_update_loop with the variant chosen at run time.
+template <class T>
+inline void rmsprop_update_range(bool decay, bool centered, bool momentum, T* w, const T* grad, T* sq, T* ga, T* buf,
+                                 index_t n, const RMSpropStepConstants<T>& c) {
+    if (centered) {
+        if (momentum) {
+            if (decay) rmsprop_update_loop<true, true, true>(w, grad, sq, ga, buf, n, c);
+            else rmsprop_update_loop<false, true, true>(w, grad, sq, ga, buf, n, c);
+        } else {
+            if (decay) rmsprop_update_loop<true, true, false>(w, grad, sq, ga, buf, n, c);
+            else rmsprop_update_loop<false, true, false>(w, grad, sq, ga, buf, n, c);
+        }
+    } else if (momentum) {
+        if (decay) rmsprop_update_loop<true, false, true>(w, grad, sq, ga, buf, n, c);
+        else rmsprop_update_loop<false, false, true>(w, grad, sq, ga, buf, n, c);
+    } else {
+        if (decay) rmsprop_update_loop<true, false, false>(w, grad, sq, ga, buf, n, c);
+        else rmsprop_update_loop<false, false, false>(w, grad, sq, ga, buf, n, c);
+    }
+}
+
+}  // namespace detail
 
 /// Options of RMSprop (PyTorch's defaults: lr 1e-2, alpha 0.99, eps 1e-8, weight decay 0, momentum 0, not
 /// centered).
@@ -92,34 +157,26 @@ public:
 protected:
     void update(Parameter<T>& p, RMSpropState<T>& s, const RMSpropOptions& o) override {
         s.step[0] += T(1);
-        const T lr = static_cast<T>(o.lr()), wd = static_cast<T>(o.weight_decay());
-        const T alpha = static_cast<T>(o.alpha()), keep = static_cast<T>(1 - o.alpha());
-        const T eps = static_cast<T>(o.eps()), mom = static_cast<T>(o.momentum());
+        detail::RMSpropStepConstants<T> c;
+        c.lr = static_cast<T>(o.lr());
+        c.wd = static_cast<T>(o.weight_decay());
+        c.alpha = static_cast<T>(o.alpha());
+        c.keep = static_cast<T>(1 - o.alpha());
+        c.eps = static_cast<T>(o.eps());
+        c.mom = static_cast<T>(o.momentum());
         const bool decay = o.weight_decay() != 0, centered = o.centered(), use_momentum = o.momentum() > 0;
         T* w = p.value.data();
         const T* grad = p.grad.data();
         T* sq = s.square_avg.data();
         T* ga = centered ? s.grad_avg.data() : nullptr;
         T* buf = use_momentum ? s.momentum_buffer.data() : nullptr;
-        const index_t n = p.numel();
-        for (index_t i = 0; i < n; ++i) {
-            const T g = decay ? grad[i] + wd * w[i] : grad[i];
-            sq[i] = sq[i] * alpha + keep * g * g;
-            T avg;
-            if (centered) {
-                ga[i] = ga[i] * alpha + keep * g;
-                avg = std::sqrt(sq[i] + T(-1) * ga[i] * ga[i]);
-            } else {
-                avg = std::sqrt(sq[i]);
-            }
-            avg = avg + eps;
-            if (use_momentum) {
-                buf[i] = buf[i] * mom + g / avg;
-                w[i] = w[i] + (-lr) * buf[i];
-            } else {
-                w[i] = w[i] + (-lr) * g / avg;
-            }
-        }
+        // Element-wise, so large parameters are shared out among the threads with the same result.
+        strata::detail::parallel_split(p.numel(), strata::detail::elementwise_split_min, [&](index_t b, index_t e) {
+            strata::detail::run_for_active_isa([&] {  // compiled for the CPU's ISA
+                detail::rmsprop_update_range(decay, centered, use_momentum, w + b, grad + b, sq + b,
+                                             ga ? ga + b : nullptr, buf ? buf + b : nullptr, e - b, c);
+            });
+        });
     }
 };
 
