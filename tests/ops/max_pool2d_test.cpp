@@ -147,3 +147,82 @@ TEST_CASE("max_pool2d's inference path (no gradient) equals the indexed path", "
                 CHECK(same);
             }
 }
+
+namespace {
+
+/// PyTorch's CPU rule written out per window: the first maximum in row-major scan order or the last NaN, the
+/// first in-bounds cell when every cell is -infinity. Returns the winners' plane indices, output by output.
+template <class T>
+std::vector<index_t> reference_winners(const Tensor<T>& x, index_t k, index_t s, index_t p, std::vector<T>& values) {
+    const index_t planes = x.dim(0) * x.dim(1), H = x.dim(2), W = x.dim(3);
+    const index_t Ho = (H + 2 * p - k) / s + 1, Wo = (W + 2 * p - k) / s + 1;
+    std::vector<index_t> winners;
+    values.clear();
+    for (index_t pl = 0; pl < planes; ++pl)
+        for (index_t oh = 0; oh < Ho; ++oh)
+            for (index_t ow = 0; ow < Wo; ++ow) {
+                const index_t h0 = std::max<index_t>(oh * s - p, 0), w0 = std::max<index_t>(ow * s - p, 0);
+                index_t at = h0 * W + w0;
+                T best = -std::numeric_limits<T>::infinity();
+                for (index_t h = h0; h < std::min(oh * s - p + k, H); ++h)
+                    for (index_t w = w0; w < std::min(ow * s - p + k, W); ++w) {
+                        const T v = x[pl * H * W + h * W + w];
+                        if (v > best || std::isnan(v)) {
+                            best = v;
+                            at = h * W + w;
+                        }
+                    }
+                winners.push_back(pl * H * W + at);
+                values.push_back(best);
+            }
+    return winners;
+}
+
+/// Values and winners (through the gradient: output o seeds 1 + o, routed to its winner) of the training path
+/// against reference_winners, over kernels 1-4, strides 1-3, every legal padding, on planes with NaNs,
+/// -infinity, runs of ties (zeros, as after a ReLU) and an all -infinity corner.
+template <class T>
+void check_indexed_path(index_t H, index_t W) {
+    Tensor<T> x = random_tensor({2, 3, H, W}, 31).cast<T>();
+    const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
+    x[3] = nan;
+    x[H * W + 2 * W + 1] = nan;
+    x[H * W + 2 * W + 2] = nan;  // two NaNs in one window: the last wins
+    for (index_t i = 2 * H * W; i < 2 * H * W + 2 * W + 3; ++i) x[i] = T(0);  // ties
+    for (index_t i = 3 * H * W; i < 3 * H * W + 2 * W; ++i) x[i] = -inf;      // windows of -infinity only
+    x[4 * H * W + W + 1] = inf;
+    for (index_t k : {1, 2, 3, 4})
+        for (index_t s : {1, 2, 3})
+            for (index_t p = 0; p <= k / 2; ++p) {
+                if (k > H + 2 * p || k > W + 2 * p) continue;
+                INFO(H << "x" << W << " kernel " << k << " stride " << s << " padding " << p);
+                Tape tape;
+                Var<T> xv = tape.variable(x);
+                Var<T> y = max_pool2d(xv, k, s, p);
+                Tensor<T> seed(y.shape());
+                for (index_t o = 0; o < seed.numel(); ++o) seed[o] = T(1 + o);
+                tape.backward(y, seed.view());
+                std::vector<T> values;
+                const std::vector<index_t> winners = reference_winners(x, k, s, p, values);
+                REQUIRE(static_cast<index_t>(winners.size()) == y.numel());
+                Tensor<T> expected_grad(x.shape(), T(0));
+                for (std::size_t o = 0; o < winners.size(); ++o) expected_grad[winners[o]] += T(1 + o);
+                index_t wrong_values = 0, wrong_grads = 0;
+                for (index_t o = 0; o < y.numel(); ++o) {
+                    const T a = y.value()[o], b = values[static_cast<std::size_t>(o)];
+                    wrong_values += !((std::isnan(a) && std::isnan(b)) || a == b);
+                }
+                for (index_t i = 0; i < x.numel(); ++i) wrong_grads += xv.grad()[i] != expected_grad[i];
+                CHECK(wrong_values == 0);
+                CHECK(wrong_grads == 0);
+            }
+}
+
+}  // namespace
+
+TEST_CASE("max_pool2d's training path picks PyTorch's winner on every geometry", "[ops][max_pool2d]") {
+    for (auto [h, w] : {std::pair<index_t, index_t>{14, 14}, {7, 9}, {5, 4}, {3, 3}, {2, 6}}) {
+        check_indexed_path<float>(h, w);
+        check_indexed_path<double>(h, w);
+    }
+}

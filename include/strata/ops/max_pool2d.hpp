@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <limits>
 
 #include "strata/autograd/tape.hpp"
@@ -77,6 +79,93 @@ void max_pool_plane(const T* __restrict in, const Window2d& g, T* __restrict scr
     }
 }
 
+/// `take ? a : b` through integer masks: GCC compiles a scalar floating-point select into a branch, which
+/// mispredicts on the random comparisons of a max.
+template <class T>
+inline T select_without_branch(bool take, T a, T b) {
+    using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    Bits ia, ib;
+    std::memcpy(&ia, &a, sizeof(T));
+    std::memcpy(&ib, &b, sizeof(T));
+    const Bits mask = Bits(0) - static_cast<Bits>(take);
+    const Bits r = (ia & mask) | (ib & ~mask);
+    T out;
+    std::memcpy(&out, &r, sizeof(T));
+    return out;
+}
+
+/// Elements of value scratch (and as many int32 of index scratch) max_pool_plane_indexed needs: a plane and a
+/// row.
+inline index_t max_pool_indexed_scratch_size(const Window2d& g) { return (g.height + 1) * g.width; }
+
+/// Max pooling of one [H, W] plane `in` into `out` [Ho, Wo] with each window's winner (`argmax`: its index
+/// in the plane), PyTorch's rule: the first maximum in row-major scan order, or the last NaN; a window of
+/// -infinity only gives its first in-bounds cell. Two passes, the first vectorisable: `hv`/`hi` get, for every
+/// flattened position t, the maximum and its index over the kernel cells t - p .. t - p + k - 1 of the
+/// flattened plane (a window row wherever that run lies inside one row; first cell on ties, last NaN); the
+/// second takes, per output row and for every interior window start column at once (vectorisable), the best of
+/// the window's rows (first row on ties, last NaN), so the winner is the first in row-major order. Windows that
+/// touch the left or right padding are scanned directly.
+/// `hv` and `hi` hold max_pool_indexed_scratch_size(g) elements each.
+template <class T>
+void max_pool_plane_indexed(const T* __restrict in, const Window2d& g, T* __restrict hv, std::int32_t* __restrict hi,
+                            T* __restrict out, std::int32_t* __restrict argmax) {
+    const index_t W = g.width, H = g.height, k = g.kernel_h, s = g.stride, p = g.padding;
+    const std::int32_t t0 = static_cast<std::int32_t>(p), t1 = static_cast<std::int32_t>(H * W - (k - 1 - p));
+    for (std::int32_t t = t0; t < t1; ++t) {
+        hv[t] = in[t - p];
+        hi[t] = t - t0;
+    }
+    for (std::int32_t j = 1; j < k; ++j)
+        for (std::int32_t t = t0; t < t1; ++t) {
+            const T v = in[t - t0 + j];
+            const bool take = (v > hv[t]) | (v != v);
+            hv[t] = take ? v : hv[t];
+            hi[t] = take ? t - t0 + j : hi[t];
+        }
+    // interior windows start at columns c - p, c in [p, W - k + p]: the best of their rows, vectorised over c
+    const index_t c0 = p, c1 = W - k + p + 1;
+    for (index_t oh = 0; oh < g.out_h; ++oh) {
+        const index_t h0 = std::max<index_t>(oh * s - p, 0), h1 = std::min<index_t>(oh * s - p + k, H);
+        T* __restrict vb = hv + H * W;
+        std::int32_t* __restrict vi = hi + H * W;
+        if (c1 > c0) {
+            for (index_t c = c0; c < c1; ++c) {
+                vb[c] = hv[h0 * W + c];
+                vi[c] = hi[h0 * W + c];
+            }
+            for (index_t h = h0 + 1; h < h1; ++h)
+                for (index_t c = c0; c < c1; ++c) {
+                    const T v = hv[h * W + c];
+                    const bool take = (v > vb[c]) | (v != v);
+                    vb[c] = take ? v : vb[c];
+                    vi[c] = take ? hi[h * W + c] : vi[c];
+                }
+        }
+        for (index_t ow = 0; ow < g.out_w; ++ow) {
+            const index_t w0 = ow * s - p, w1 = ow * s - p + k;
+            T best;
+            std::int32_t best_at;
+            if (w0 >= 0 && w1 <= W) {
+                best = vb[ow * s];
+                best_at = vi[ow * s];
+            } else {  // the window touches the left or right padding
+                best = -std::numeric_limits<T>::infinity();
+                best_at = static_cast<std::int32_t>(h0 * W + std::max<index_t>(w0, 0));
+                for (index_t h = h0; h < h1; ++h)
+                    for (index_t w = std::max<index_t>(w0, 0); w < std::min<index_t>(w1, W); ++w) {
+                        const T v = in[h * W + w];
+                        const bool take = (v > best) | (v != v);
+                        best = select_without_branch(take, v, best);
+                        best_at = take ? static_cast<std::int32_t>(h * W + w) : best_at;
+                    }
+            }
+            out[oh * g.out_w + ow] = best;
+            argmax[oh * g.out_w + ow] = best_at;
+        }
+    }
+}
+
 }  // namespace detail
 
 /// Max pooling of `x` [N, C, H, W] over kernel x kernel windows moved by `stride`, with `padding` cells of
@@ -111,38 +200,29 @@ Var<T> max_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
         return out;
     }
 
-    detail::parallel_for(planes, planes * out_plane * kernel * kernel >= 65536, [&](index_t pl) {
-        const T* in = px + pl * in_plane;
-        for (index_t oh = 0; oh < g.out_h; ++oh) {
-            const index_t h0 = std::max<index_t>(oh * stride - padding, 0);
-            const index_t h1 = std::min<index_t>(oh * stride - padding + kernel, g.height);
-            for (index_t ow = 0; ow < g.out_w; ++ow) {
-                const index_t w0 = std::max<index_t>(ow * stride - padding, 0);
-                const index_t w1 = std::min<index_t>(ow * stride - padding + kernel, g.width);
-                index_t best_at = h0 * g.width + w0;  // padding <= kernel/2: every window holds an input cell
-                T best = -std::numeric_limits<T>::infinity();
-                for (index_t h = h0; h < h1; ++h)
-                    for (index_t w = w0; w < w1; ++w) {
-                        const T v = in[h * g.width + w];
-                        const bool take = (v > best) | (v != v);  // branch-free: v is larger, or NaN
-                        best = take ? v : best;
-                        best_at = take ? h * g.width + w : best_at;
-                    }
-                const index_t o = pl * out_plane + oh * g.out_w + ow;
-                py[o] = best;
-                if (argmax) argmax[o] = static_cast<std::int32_t>(best_at);
-            }
-        }
-    });
-
-    if (grad)
-        tape.record("max_pool2d", out, [x, out, argmax, planes, in_plane, out_plane] {
-            const T* gy = out.grad().data();
-            T* gx = x.grad().data();
-            detail::parallel_for(planes, planes * out_plane >= 65536, [&](index_t pl) {
-                for (index_t o = pl * out_plane; o < (pl + 1) * out_plane; ++o) gx[pl * in_plane + argmax[o]] += gy[o];
+    // with winner indices (training): vectorised over the flattened plane, see max_pool_plane_indexed
+    {
+        Tape::ScratchScope scratch(tape);
+        const int threads = worth_threads ? detail::available_threads() : 1;
+        const index_t stride_elems = (detail::max_pool_indexed_scratch_size(g) + 15) / 16 * 16;
+        T* hv = tape.buffer<T>(threads * stride_elems);
+        std::int32_t* hi = tape.buffer<std::int32_t>(threads * stride_elems);
+        detail::parallel_for(planes, threads, worth_threads, [&](index_t pl) {
+            const index_t at = detail::thread_index() * stride_elems;
+            detail::run_for_active_isa([&] {
+                detail::max_pool_plane_indexed(px + pl * in_plane, g, hv + at, hi + at, py + pl * out_plane,
+                                               argmax + pl * out_plane);
             });
         });
+    }
+
+    tape.record("max_pool2d", out, [x, out, argmax, planes, in_plane, out_plane] {
+        const T* gy = out.grad().data();
+        T* gx = x.grad().data();
+        detail::parallel_for(planes, planes * out_plane >= 65536, [&](index_t pl) {
+            for (index_t o = pl * out_plane; o < (pl + 1) * out_plane; ++o) gx[pl * in_plane + argmax[o]] += gy[o];
+        });
+    });
     return out;
 }
 
