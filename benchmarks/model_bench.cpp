@@ -20,18 +20,14 @@
 #include <string>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-#include "strata/models/resnet.hpp"
+#include "model_workload.hpp"
 #include "strata/ops/cross_entropy.hpp"
 #include "strata/optim/sgd.hpp"
 
 using namespace strata;
+using namespace strata::bench;
 
 namespace {
-
 
 /// A positive integer from the environment, or `fallback` when unset or empty; exits with a message when malformed.
 index_t env_count(const char* name, index_t fallback) {
@@ -45,38 +41,6 @@ index_t env_count(const char* name, index_t fallback) {
     }
     return static_cast<index_t>(v);
 }
-
-void set_threads(int threads) {
-#ifdef _OPENMP
-    omp_set_num_threads(threads);
-#endif
-    Eigen::setNbThreads(threads);
-}
-
-enum class Net { resnet18, plain18, resnet20, plain20 };
-
-std::unique_ptr<models::ResNet<float>> make_net(Net net) {
-    auto options = models::ResNetOptions().in_channels(1).num_classes(10);
-    switch (net) {
-        case Net::resnet18: return models::resnet18<float>(options);
-        case Net::plain18: return models::plain18<float>(options);
-        case Net::resnet20: return models::cifar_resnet<float>(20, options.shortcut(models::Shortcut::zero_pad));
-        case Net::plain20: break;
-    }
-    return models::cifar_plain<float>(20, options);  // as train_mnist builds them (registry.hpp)
-}
-
-/// A fixed random batch with random labels (the peer uses torch.randn / randint).
-struct Batch {
-    Tensor<float> x;
-    std::vector<index_t> labels;
-
-    explicit Batch(index_t batch) : x(Shape{batch, 1, 28, 28}), labels(static_cast<std::size_t>(batch)) {
-        Generator gen(0);
-        x.fill_normal(gen);
-        for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<index_t>(i * 7 % 10);
-    }
-};
 
 void model_train(benchmark::State& state, Net net, index_t batch) {
     set_threads(static_cast<int>(state.range(0)));

@@ -11,6 +11,7 @@
 #include "strata/core/tensor.hpp"
 
 #include "strata/autograd/gradcheck.hpp"
+#include "strata/autograd/profiler.hpp"
 #include "strata/autograd/tape.hpp"
 
 #include "strata/ops/add.hpp"

@@ -4,6 +4,7 @@
 /// arena; Var<T> is a cheap handle to a value and its gradient on a tape; backward() is a reverse loop over
 /// the recorded nodes. Gradients accumulate, so a value used twice receives the sum of both uses.
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -71,6 +72,20 @@ struct Node {
 protected:
     Node(VarSlot* out, const char* op_name) : output(out), name(op_name) {}
     ~Node() = default;  // never run: nodes die with an arena rewind
+};
+
+/// Receives the tape's events while a profiler is attached (autograd/profiler.hpp's Profiler).
+class ProfileSink {
+public:
+    /// Node `index` (recording order since the last rewind) was recorded.
+    virtual void recorded(std::size_t index, const Node& node) = 0;
+    /// Node `index`'s backward ran for `seconds`.
+    virtual void backward_ran(std::size_t index, const Node& node, double seconds) = 0;
+    /// The tape was rewound (a new step starts).
+    virtual void rewound() = 0;
+
+protected:
+    ~ProfileSink() = default;
 };
 
 template <class F>
@@ -223,6 +238,7 @@ public:
         if (detect_anomaly_) check_forward(name, output.slot());
         void* mem = arena_.allocate(sizeof(detail::LambdaNode<Fn>));
         nodes_.push_back(new (mem) detail::LambdaNode<Fn>(output.slot(), name, Fn(std::forward<F>(backward))));
+        if (profiler_ != nullptr) profiler_->recorded(nodes_.size() - 1, *nodes_.back());
     }
 
     /// Runs backward from the scalar `root` (its gradient seeded with 1).
@@ -247,7 +263,13 @@ public:
         ready_marks_.clear();
         ++generation_;
         backward_done_ = false;
+        if (profiler_ != nullptr) profiler_->rewound();
     }
+
+    /// For profilers (autograd/profiler.hpp): attaches `sink` to receive this tape's events, or detaches with
+    /// nullptr. One sink at a time.
+    void set_profile_sink(detail::ProfileSink* sink) { profiler_ = sink; }
+    detail::ProfileSink* profile_sink() const { return profiler_; }
 
     /// Whether ops record nodes on this tape: false inside a NoGradGuard of this tape, and inside a default
     /// NoGradGuard on this thread.
@@ -289,6 +311,7 @@ private:
                              "backward() was already run on this tape; call rewind() before the next step");
         backward_done_ = true;
         if (detect_anomaly_) return run_backward_checked();
+        if (profiler_ != nullptr) return run_backward_profiled();
         std::size_t marks = ready_marks_.size();
         fire_ready(marks, nodes_.size());
         for (std::size_t i = nodes_.size(); i-- > 0;) {
@@ -320,6 +343,22 @@ private:
             throw NumericError(detail::concat("anomaly: the forward of op '", name, "' (node ", nodes_.size(),
                                               ") produced a non-finite value at element ", bad,
                                               " of its output of shape ", out->shape));
+    }
+
+    /// The backward loop with a profiler attached: times every node's backward.
+    void run_backward_profiled() {
+        using clock = std::chrono::steady_clock;
+        std::size_t marks = ready_marks_.size();
+        fire_ready(marks, nodes_.size());
+        for (std::size_t i = nodes_.size(); i-- > 0;) {
+            detail::Node* node = nodes_[i];
+            if (node->output->grad != nullptr) {
+                const auto start = clock::now();
+                node->backward();
+                profiler_->backward_ran(i, *node, std::chrono::duration<double>(clock::now() - start).count());
+            }
+            fire_ready(marks, i);
+        }
     }
 
     /// The backward loop of anomaly mode: Var::grad() reports every gradient buffer an op touches, and each is
@@ -367,6 +406,7 @@ private:
     GradientReadyHook ready_hook_ = nullptr;
     void* ready_context_ = nullptr;
     std::vector<ReadyMark> ready_marks_;  // in binding order, so first_reader is non-decreasing
+    detail::ProfileSink* profiler_ = nullptr;
 };
 
 /// Turns recording off for its lifetime (evaluation, inference): ops still compute values but record no nodes
