@@ -8,12 +8,17 @@
 //                                            (16-64 channels on 28x28-7x7 maps: small GEMMs, memory-bound ops;
 //                                            named apart so that compare_peer.py, which has no peer for them,
 //                                            leaves them out)
+//   scaling_train/<net>/batch:<B>            1 -> 2 thread scaling of the training step, measured in pairs of
+//                                            steps (one on each thread count) so that host load drifts cancel:
+//                                            medians ms_1t, ms_2t and x2 (the pairs' ratio)
 // at 1 and 2 threads (OpenMP and Eigen). The batch is 64 unless the environment variable STRATA_BENCH_BATCH
 // says otherwise; STRATA_BENCH_ITERS fixes the number of timed steps (default: Google Benchmark decides).
 // Each case runs two untimed warm-up steps first (arena growth, optimizer state), as the peer runs three.
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -68,6 +73,55 @@ void model_train(benchmark::State& state, Net net, index_t batch) {
     state.counters["batch"] = static_cast<double>(batch);
 }
 
+/// Thread scaling of a training step measured in pairs: every iteration times one step on 1 thread and one on
+/// 2 (alternating which goes first, each after an untimed step on the same count), so that both see the same
+/// host load; a shared machine's speed drifts by
+/// 10-40% within seconds, which separate 1- and 2-thread runs turn into scaling figures from 1.1x to 1.9x.
+/// Reports the medians of the 1-thread step, the 2-thread step and of the pairs' ratios ("x2").
+void scaling_train(benchmark::State& state, Net net, index_t batch) {
+    auto model = make_net(net);
+    model->train();
+    optim::SGD<float> opt(model->parameters(), optim::SGDOptions(0.01).momentum(0.9));
+    const Batch data(batch);
+    Tape tape;
+    auto step = [&](int threads) {
+        set_threads(threads);
+        const auto start = std::chrono::steady_clock::now();
+        tape.rewind();
+        Var<float> loss = cross_entropy((*model)(tape.constant(data.x)), data.labels);
+        opt.zero_grad();
+        loss.backward();
+        opt.step();
+        benchmark::DoNotOptimize(loss.value().data());
+        benchmark::ClobberMemory();
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    };
+    // A step right after a switch of thread count finds the other core's cache cold: each timed step follows
+    // an untimed one on the same thread count.
+    auto timed_step = [&](int threads) {
+        step(threads);
+        return step(threads);
+    };
+    for (int i = 0; i < 2; ++i) step(1 + i % 2);
+    std::vector<double> one, two, ratio;
+    for (auto _ : state) {
+        const bool one_first = one.size() % 2 == 0;
+        const double a = timed_step(one_first ? 1 : 2);
+        const double b = timed_step(one_first ? 2 : 1);
+        one.push_back(one_first ? a : b);
+        two.push_back(one_first ? b : a);
+        ratio.push_back(one.back() / two.back());
+    }
+    auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v.empty() ? 0.0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+    };
+    state.counters["ms_1t"] = median(one);
+    state.counters["ms_2t"] = median(two);
+    state.counters["x2"] = median(ratio);
+    state.counters["batch"] = static_cast<double>(batch);
+}
+
 void model_infer(benchmark::State& state, Net net, index_t batch) {
     set_threads(static_cast<int>(state.range(0)));
     auto model = make_net(net);
@@ -116,6 +170,14 @@ const bool registered = [] {
                           ->UseRealTime();
             if (iters > 0) b->Iterations(iters);
         }
+    }
+    for (const auto& [family, name, net] : nets) {
+        if (std::string(family) != "model") continue;
+        const std::string full = std::string("scaling_train/") + name + "/batch:" + std::to_string(batch);
+        auto* b = benchmark::RegisterBenchmark(full.c_str(), scaling_train, net, batch)
+                      ->Unit(benchmark::kMillisecond)
+                      ->UseRealTime();
+        if (iters > 0) b->Iterations(iters);
     }
     return true;
 }();

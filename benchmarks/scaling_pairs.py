@@ -1,0 +1,114 @@
+"""1 -> 2 thread scaling of a training step, strata and the PyTorch peer measured the same way.
+
+A shared machine's speed drifts by 10-40% within seconds, so a scaling figure from separate 1- and 2-thread runs
+(compare_peer.py's) can land anywhere from 1.1x to 1.9x. Here every pair of timed steps (one on 1 thread, one on
+2, alternating which goes first, each after an untimed step on the same thread count) sees the same host load,
+and the medians of the pairs' ratios are compared. strata's side is model_bench's scaling_train cases; PyTorch's
+is the peer's network (/work/shared/peers/torch_resnet18.py) driven by the same pairing here.
+
+  python3 benchmarks/scaling_pairs.py [--strata-bin build/release/benchmarks/model_bench] [--pairs 30]
+                                      [--rounds 2] [--peer PATH] [--torch-python /usr/bin/python3]
+
+Prints one markdown row per net and round; the rounds alternate strata and PyTorch.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+TORCH_PAIRS = r'''
+import json, statistics, sys, time
+sys.path.insert(0, PEER_DIR)
+import torch
+import torch.nn.functional as F
+from torch_resnet18 import ResNet18
+
+def run(skip, batch, pairs):
+    torch.manual_seed(0)
+    model = ResNet18(skip)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = torch.randn(batch, 1, 28, 28)
+    y = torch.randint(0, 10, (batch,))
+    model.train()
+    def step(threads):
+        torch.set_num_threads(threads)
+        t = time.perf_counter()
+        opt.zero_grad(); F.cross_entropy(model(x), y).backward(); opt.step()
+        return (time.perf_counter() - t) * 1e3
+    for i in range(4):
+        step(1 + i % 2)
+    one, two = [], []
+    for i in range(pairs):
+        order = (1, 2) if i % 2 == 0 else (2, 1)
+        got = {}
+        for threads in order:
+            step(threads)
+            got[threads] = step(threads)
+        one.append(got[1]); two.append(got[2])
+    ratios = [a / b for a, b in zip(one, two)]
+    print(json.dumps(dict(net="resnet18" if skip else "plain18", ms_1t=statistics.median(one),
+                          ms_2t=statistics.median(two), x2=statistics.median(ratios))), flush=True)
+
+for skip in (True, False):
+    run(skip, BATCH, PAIRS)
+'''
+
+
+def strata_pairs(binary, pairs):
+    env = dict(os.environ, STRATA_BENCH_ITERS=str(pairs))
+    out = subprocess.run([binary, "--benchmark_filter=^scaling_train/", "--benchmark_format=json"], env=env,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"scaling_pairs: {binary} failed with exit code {out.returncode}:\n{out.stderr}")
+    rows = {}
+    for b in json.loads(out.stdout)["benchmarks"]:
+        net = re.match(r"scaling_train/(\w+)/", b["name"]).group(1)
+        rows[net] = dict(ms_1t=b["ms_1t"], ms_2t=b["ms_2t"], x2=b["x2"])
+    return rows
+
+
+def torch_pairs(python, peer, pairs):
+    code = (TORCH_PAIRS.replace("PEER_DIR", repr(os.path.dirname(os.path.abspath(peer))))
+            .replace("BATCH", "64").replace("PAIRS", str(pairs)))
+    env = dict(os.environ)
+    env.pop("OMP_NUM_THREADS", None)
+    out = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"scaling_pairs: the PyTorch run failed with exit code {out.returncode}:\n{out.stderr}")
+    rows = {}
+    for line in out.stdout.splitlines():
+        r = json.loads(line)
+        rows[r["net"]] = r
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--strata-bin", default="build/release/benchmarks/model_bench")
+    ap.add_argument("--pairs", type=int, default=30, help="timed pairs per net and side (default 30)")
+    ap.add_argument("--rounds", type=int, default=2, help="strata/PyTorch alternations (default 2)")
+    ap.add_argument("--peer", default="/work/shared/peers/torch_resnet18.py")
+    ap.add_argument("--torch-python", default="/usr/bin/python3")
+    args = ap.parse_args()
+    if args.pairs < 1 or args.rounds < 1:
+        sys.exit("scaling_pairs: --pairs and --rounds must be positive")
+    for path in (args.strata_bin, args.peer, args.torch_python):
+        if not os.path.exists(path):
+            sys.exit(f"scaling_pairs: {path} does not exist")
+    print("| round | net | strata 1 thread (ms) | strata 2 threads (ms) | strata x2 | PyTorch 1 thread (ms) "
+          "| PyTorch 2 threads (ms) | PyTorch x2 |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    for r in range(1, args.rounds + 1):
+        s = strata_pairs(args.strata_bin, args.pairs)
+        t = torch_pairs(args.torch_python, args.peer, args.pairs)
+        for net in ("resnet18", "plain18"):
+            a, b = s[net], t[net]
+            print(f"| {r} | {net} | {a['ms_1t']:.1f} | {a['ms_2t']:.1f} | {a['x2']:.2f} | {b['ms_1t']:.1f} "
+                  f"| {b['ms_2t']:.1f} | {b['x2']:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
