@@ -15,7 +15,8 @@ using namespace strata;
 namespace {
 
 /// One step of a tiny two-layer net: matmul, relu, matmul, add, sum (5 nodes). Returns w1's gradient.
-std::vector<double> net_step(Tape& tape, Parameter<double>& w1, Parameter<double>& w2, const Tensor<double>& x) {
+std::vector<double> profiled_step(Tape& tape, Parameter<double>& w1, Parameter<double>& w2,
+                                  const Tensor<double>& x) {
     tape.rewind();
     w1.grad.fill(0);
     w2.grad.fill(0);
@@ -27,11 +28,11 @@ std::vector<double> net_step(Tape& tape, Parameter<double>& w1, Parameter<double
     return std::vector<double>(w1.grad.data(), w1.grad.data() + w1.grad.numel());
 }
 
-struct TinyNet {
+struct ProfiledNet {
     Parameter<double> w1{Tensor<double>(Shape{8, 16})};
     Parameter<double> w2{Tensor<double>(Shape{16, 4})};
     Tensor<double> x{Shape{5, 8}};
-    TinyNet() {
+    ProfiledNet() {
         Generator gen(5);
         w1.value.fill_normal(gen);
         w2.value.fill_normal(gen);
@@ -39,7 +40,7 @@ struct TinyNet {
     }
 };
 
-const OpStats* find(const std::vector<OpStats>& stats, const std::string& op, const Shape& shape = Shape{}) {
+const OpStats* find_op(const std::vector<OpStats>& stats, const std::string& op, const Shape& shape = Shape{}) {
     for (const OpStats& s : stats)
         if (s.op == op && s.shape == shape) return &s;
     return nullptr;
@@ -48,23 +49,23 @@ const OpStats* find(const std::vector<OpStats>& stats, const std::string& op, co
 }  // namespace
 
 TEST_CASE("Profiler counts every op's recordings and backward runs per step", "[autograd][profiler]") {
-    TinyNet net;
+    ProfiledNet net;
     Tape tape;
     const auto start = std::chrono::steady_clock::now();
     Profiler prof(tape);
     CHECK(tape.profile_sink() != nullptr);
-    for (int i = 0; i < 3; ++i) net_step(tape, net.w1, net.w2, net.x);
+    for (int i = 0; i < 3; ++i) profiled_step(tape, net.w1, net.w2, net.x);
     tape.rewind();  // closes the third step
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     CHECK(prof.steps() == 3);
     const std::vector<OpStats> stats = prof.stats();
     REQUIRE(stats.size() == 4);  // matmul (twice per step), relu, add, sum
-    const OpStats* matmul_stats = find(stats, "matmul");
+    const OpStats* matmul_stats = find_op(stats, "matmul");
     REQUIRE(matmul_stats != nullptr);
     CHECK(matmul_stats->calls == 6);
     CHECK(matmul_stats->backward_calls == 6);
     for (const char* op : {"relu", "add", "sum"}) {
-        const OpStats* s = find(stats, op);
+        const OpStats* s = find_op(stats, op);
         REQUIRE(s != nullptr);
         CHECK(s->calls == 3);
         CHECK(s->backward_calls == 3);
@@ -86,29 +87,29 @@ TEST_CASE("Profiler counts every op's recordings and backward runs per step", "[
 }
 
 TEST_CASE("Profiler by shape keeps an op's shapes apart", "[autograd][profiler]") {
-    TinyNet net;
+    ProfiledNet net;
     Tape tape;
     Profiler prof(tape, /*by_shape=*/true);
-    for (int i = 0; i < 2; ++i) net_step(tape, net.w1, net.w2, net.x);
+    for (int i = 0; i < 2; ++i) profiled_step(tape, net.w1, net.w2, net.x);
     const std::vector<OpStats> stats = prof.stats();
-    const OpStats* first = find(stats, "matmul", Shape{5, 16});
-    const OpStats* second = find(stats, "matmul", Shape{5, 4});
+    const OpStats* first = find_op(stats, "matmul", Shape{5, 16});
+    const OpStats* second = find_op(stats, "matmul", Shape{5, 4});
     REQUIRE(first != nullptr);
     REQUIRE(second != nullptr);
     CHECK(first->calls == 2);
     CHECK(second->calls == 2);
-    CHECK(find(stats, "matmul") == nullptr);  // no shapeless entry
+    CHECK(find_op(stats, "matmul") == nullptr);  // no shapeless entry
     CHECK(prof.steps() == 1);                 // the second step is still open
     CHECK(prof.table().find("matmul [5, 16]") != std::string::npos);
 }
 
 TEST_CASE("Profiler changes no result, resets, and detaches when destroyed", "[autograd][profiler]") {
-    TinyNet net;
+    ProfiledNet net;
     Tape tape;
-    const std::vector<double> plain = net_step(tape, net.w1, net.w2, net.x);
+    const std::vector<double> plain = profiled_step(tape, net.w1, net.w2, net.x);
     {
         Profiler prof(tape);
-        CHECK(net_step(tape, net.w1, net.w2, net.x) == plain);
+        CHECK(profiled_step(tape, net.w1, net.w2, net.x) == plain);
         tape.rewind();
         CHECK(prof.steps() == 1);
         prof.reset();
@@ -117,14 +118,14 @@ TEST_CASE("Profiler changes no result, resets, and detaches when destroyed", "[a
         CHECK(prof.step_seconds() == 0);
         {
             Profiler inner(tape);  // replaces the outer one, which sees nothing meanwhile
-            net_step(tape, net.w1, net.w2, net.x);
+            profiled_step(tape, net.w1, net.w2, net.x);
             CHECK(inner.stats().size() == 4);
         }
         CHECK(tape.profile_sink() != nullptr);  // the outer profiler is attached again
-        net_step(tape, net.w1, net.w2, net.x);
+        profiled_step(tape, net.w1, net.w2, net.x);
         REQUIRE(prof.stats().size() == 4);
-        CHECK(find(prof.stats(), "relu")->calls == 1);
+        CHECK(find_op(prof.stats(), "relu")->calls == 1);
     }
     CHECK(tape.profile_sink() == nullptr);
-    CHECK(net_step(tape, net.w1, net.w2, net.x) == plain);
+    CHECK(profiled_step(tape, net.w1, net.w2, net.x) == plain);
 }
