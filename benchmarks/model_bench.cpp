@@ -26,8 +26,6 @@
 #include <vector>
 
 #include "model_workload.hpp"
-#include "strata/ops/cross_entropy.hpp"
-#include "strata/optim/sgd.hpp"
 
 using namespace strata;
 using namespace strata::bench;
@@ -49,19 +47,7 @@ index_t env_count(const char* name, index_t fallback) {
 
 void model_train(benchmark::State& state, Net net, index_t batch) {
     set_threads(static_cast<int>(state.range(0)));
-    auto model = make_net(net);
-    model->train();
-    optim::SGD<float> opt(model->parameters(), optim::SGDOptions(0.01).momentum(0.9));
-    const Batch data(batch);
-    Tape tape;
-    auto step = [&] {
-        tape.rewind();
-        Var<float> loss = cross_entropy((*model)(tape.constant(data.x)), data.labels);
-        opt.zero_grad();
-        loss.backward();
-        opt.step();
-        return loss;
-    };
+    TrainStep step(net, batch);
     for (int i = 0; i < 2; ++i) step();
     for (auto _ : state) {
         Var<float> loss = step();
@@ -79,19 +65,11 @@ void model_train(benchmark::State& state, Net net, index_t batch) {
 /// 10-40% within seconds, which separate 1- and 2-thread runs turn into scaling figures from 1.1x to 1.9x.
 /// Reports the medians of the 1-thread step, the 2-thread step and of the pairs' ratios ("x2").
 void scaling_train(benchmark::State& state, Net net, index_t batch) {
-    auto model = make_net(net);
-    model->train();
-    optim::SGD<float> opt(model->parameters(), optim::SGDOptions(0.01).momentum(0.9));
-    const Batch data(batch);
-    Tape tape;
+    TrainStep train_step(net, batch);
     auto step = [&](int threads) {
         set_threads(threads);
         const auto start = std::chrono::steady_clock::now();
-        tape.rewind();
-        Var<float> loss = cross_entropy((*model)(tape.constant(data.x)), data.labels);
-        opt.zero_grad();
-        loss.backward();
-        opt.step();
+        Var<float> loss = train_step();
         benchmark::DoNotOptimize(loss.value().data());
         benchmark::ClobberMemory();
         return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -13,8 +13,6 @@
 
 #include "model_workload.hpp"
 #include "strata/autograd/profiler.hpp"
-#include "strata/ops/cross_entropy.hpp"
-#include "strata/optim/sgd.hpp"
 
 using namespace strata;
 using namespace strata::bench;
@@ -61,19 +59,9 @@ int main(int argc, char** argv) {
     else usage_error("unknown --net '" + net_name + "'");
 
     set_threads(static_cast<int>(threads));
-    auto model = make_net(net);
-    model->train();
-    optim::SGD<float> opt(model->parameters(), optim::SGDOptions(0.01).momentum(0.9));
-    const Batch data(batch);
-    Tape tape;
+    TrainStep step(net, batch);
+    Tape& tape = step.tape;
     Profiler profiler(tape, by_shape);
-    auto step = [&] {
-        tape.rewind();
-        Var<float> loss = cross_entropy((*model)(tape.constant(data.x)), data.labels);
-        opt.zero_grad();
-        loss.backward();
-        opt.step();
-    };
     for (int i = 0; i < 3; ++i) step();  // warm-up: arena growth, optimizer state
     tape.rewind();
     profiler.reset();

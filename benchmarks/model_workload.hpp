@@ -10,6 +10,8 @@
 #endif
 
 #include "strata/models/resnet.hpp"
+#include "strata/ops/cross_entropy.hpp"
+#include "strata/optim/sgd.hpp"
 
 namespace strata::bench {
 
@@ -44,6 +46,29 @@ struct Batch {
         Generator gen(0);
         x.fill_normal(gen);
         for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<index_t>(i * 7 % 10);
+    }
+};
+
+/// One training step of `net` on a fixed batch, as the PyTorch peer's loop: rewind, forward, cross-entropy,
+/// zero_grad, backward, SGD-momentum step.
+struct TrainStep {
+    std::unique_ptr<models::ResNet<float>> model;
+    optim::SGD<float> opt;
+    Batch data;
+    Tape tape;
+
+    TrainStep(Net net, index_t batch)
+        : model(make_net(net)), opt(model->parameters(), optim::SGDOptions(0.01).momentum(0.9)), data(batch) {
+        model->train();
+    }
+    /// Runs one step and returns its loss.
+    Var<float> operator()() {
+        tape.rewind();
+        Var<float> loss = cross_entropy((*model)(tape.constant(data.x)), data.labels);
+        opt.zero_grad();
+        loss.backward();
+        opt.step();
+        return loss;
     }
 };
 
