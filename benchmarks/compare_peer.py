@@ -19,8 +19,10 @@ Usage:
                                      [--isa avx2]
 
 Only the Python standard library is needed here; PyTorch must be importable by --torch-python.
-Timing differs slightly: strata reports the mean over the timed steps (Google Benchmark, real time), the
-peer the median. Both run 2-3 untimed warm-up steps first.
+Both sides report the median step: strata's is the median over --steps repetitions of model_bench with one timed
+step each (STRATA_BENCH_ITERS=1, --benchmark_repetitions; each repetition builds the net and runs 2 untimed
+warm-up steps), the peer's the median of its --steps timed steps after 3 warm-up steps. (Before 2026-12-05
+strata's figure was the mean over the steps of one run, which counts the host's hiccups that a median skips.)
 """
 import argparse
 import datetime
@@ -61,17 +63,21 @@ def strata_env(batch, steps):
     if ISA:
         env.update(ISA_ENV[ISA][0])
     env["STRATA_BENCH_BATCH"] = str(batch)
-    env["STRATA_BENCH_ITERS"] = str(steps)
+    env["STRATA_BENCH_ITERS"] = "1"  # one timed step per repetition: the median is over single steps
     return env
 
 
 def run_strata(binary, batch, steps):
-    """{(net, threads): {"train": img/s, "infer": img/s}} from the model benchmark's JSON output."""
-    out, _ = run([binary, "--benchmark_format=json", "--benchmark_filter=^model_"], env=strata_env(batch, steps))
+    """{(net, threads): {"train": img/s, "infer": img/s}} from the model benchmark's JSON output: the median over
+    `steps` repetitions of one timed step each (after the case's warm-up steps), as the peer takes the median of
+    its steps."""
+    out, _ = run([binary, "--benchmark_format=json", "--benchmark_filter=^model_",
+                  f"--benchmark_repetitions={steps}", "--benchmark_report_aggregates_only=true"],
+                 env=strata_env(batch, steps))
     results = {}
     for b in json.loads(out)["benchmarks"]:
         m = NAME_RE.match(b["name"])
-        if not m or b.get("run_type", "iteration") != "iteration":
+        if not m or b.get("run_type") != "aggregate" or b.get("aggregate_name") != "median":
             continue
         kind, net, _, threads = m.group(1), m.group(2), int(m.group(3)), int(m.group(4))
         results.setdefault((net, threads), {})[kind] = float(b["img/s"])
