@@ -21,6 +21,7 @@ import sys
 
 TORCH_PAIRS = r'''
 import json, statistics, sys, time
+PEER_DIR, BATCH, PAIRS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 sys.path.insert(0, PEER_DIR)
 import torch
 import torch.nn.functional as F
@@ -71,11 +72,10 @@ def strata_pairs(binary, pairs):
 
 
 def torch_pairs(python, peer, pairs):
-    code = (TORCH_PAIRS.replace("PEER_DIR", repr(os.path.dirname(os.path.abspath(peer))))
-            .replace("BATCH", "64").replace("PAIRS", str(pairs)))
     env = dict(os.environ)
     env.pop("OMP_NUM_THREADS", None)
-    out = subprocess.run([python, "-c", code], env=env, capture_output=True, text=True)
+    out = subprocess.run([python, "-c", TORCH_PAIRS, os.path.dirname(os.path.abspath(peer)), "64", str(pairs)],
+                         env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"scaling_pairs: the PyTorch run failed with exit code {out.returncode}:\n{out.stderr}")
     rows = {}

@@ -10,14 +10,14 @@
 /// Forward time of an op is the wall time from the previous event on the tape (the previous op's recording,
 /// the rewind, or the profiler's start) to the op's recording, so it includes the caller's code between two
 /// ops (a module's bookkeeping); backward time is the op's backward alone. The time from the end of a step's
-/// last event to the next rewind (optimizer step, data loading, zero_grad) is reported as "between steps".
+/// last event to the next rewind (the optimizer step, and whatever else the caller does there) is reported as
+/// "between steps"; work between the last forward op and backward (e.g. zero_grad) falls in no row.
 /// Ops under NoGradGuard record nothing and are not seen; anomaly mode (Tape::set_detect_anomaly) runs its
 /// own backward loop, which is not timed.
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -59,7 +59,7 @@ public:
     }
     /// Steps completed: rewinds seen after the first event.
     index_t steps() const { return steps_; }
-    /// Time from each step's last op event to the next rewind (optimizer, data, zero_grad), summed.
+    /// Time from each step's last op event to the next rewind (the optimizer step), summed.
     double between_steps_seconds() const { return between_seconds_; }
     /// Time of the completed steps, rewind to rewind, summed.
     double step_seconds() const { return step_seconds_; }
@@ -70,7 +70,7 @@ public:
         steps_ = 0;
         between_seconds_ = step_seconds_ = 0;
         step_started_ = false;
-        last_event_ = clock::now();
+        step_start_ = last_event_ = clock::now();
     }
 
     /// The `rows` most expensive ops as a text table, times in milliseconds per step (per completed step, or
@@ -99,7 +99,7 @@ public:
             std::snprintf(line, sizeof line, "(%zu more ops)\n", sorted.size() - rows);
             out += line;
         }
-        std::snprintf(line, sizeof line, "%-44s %7s %10s %10s %10.3f %6.1f\n", "between steps (optimizer, data)", "",
+        std::snprintf(line, sizeof line, "%-44s %7s %10s %10s %10.3f %6.1f\n", "between steps (optimizer)", "",
                       "", "", between_seconds_ * per, 100 * between_seconds_ / step_total);
         out += line;
         std::snprintf(line, sizeof line, "%-44s %7lld %10s %10s %10.3f\n", "step (rewind to rewind), steps:",

@@ -311,12 +311,14 @@ private:
                              "backward() was already run on this tape; call rewind() before the next step");
         backward_done_ = true;
         if (detect_anomaly_) return run_backward_checked();
-        if (profiler_ != nullptr) return run_backward_profiled();
         std::size_t marks = ready_marks_.size();
         fire_ready(marks, nodes_.size());
         for (std::size_t i = nodes_.size(); i-- > 0;) {
             detail::Node* node = nodes_[i];
-            if (node->output->grad != nullptr) node->backward();
+            if (node->output->grad != nullptr) {
+                if (profiler_ == nullptr) node->backward();
+                else run_timed(i, node);
+            }
             fire_ready(marks, i);
         }
     }
@@ -345,20 +347,12 @@ private:
                                               " of its output of shape ", out->shape));
     }
 
-    /// The backward loop with a profiler attached: times every node's backward.
-    void run_backward_profiled() {
+    /// Runs node `i`'s backward and reports its time to the attached profiler.
+    void run_timed(std::size_t i, detail::Node* node) {
         using clock = std::chrono::steady_clock;
-        std::size_t marks = ready_marks_.size();
-        fire_ready(marks, nodes_.size());
-        for (std::size_t i = nodes_.size(); i-- > 0;) {
-            detail::Node* node = nodes_[i];
-            if (node->output->grad != nullptr) {
-                const auto start = clock::now();
-                node->backward();
-                profiler_->backward_ran(i, *node, std::chrono::duration<double>(clock::now() - start).count());
-            }
-            fire_ready(marks, i);
-        }
+        const auto start = clock::now();
+        node->backward();
+        profiler_->backward_ran(i, *node, std::chrono::duration<double>(clock::now() - start).count());
     }
 
     /// The backward loop of anomaly mode: Var::grad() reports every gradient buffer an op touches, and each is

@@ -20,10 +20,17 @@ namespace strata {
 
 namespace detail {
 
-/// The larger of `m` and `v`, or `v` when it is NaN (a NaN wins its window, as in PyTorch). Branch-free.
+/// Whether `v` takes over from the window's best so far `m`: it is larger, or it is NaN (a NaN wins its window,
+/// the last one, as in PyTorch). Branch-free.
+template <class T>
+inline bool takes_over(T v, T m) {
+    return (v > m) | (v != v);
+}
+
+/// The larger of `m` and `v`, or `v` when it is NaN. Branch-free.
 template <class T>
 inline T max_or_nan(T m, T v) {
-    return ((v > m) | (v != v)) ? v : m;
+    return takes_over(v, m) ? v : m;
 }
 
 /// Elements of scratch max_pool_plane needs for geometry `g`: two buffers of one row per window start row,
@@ -111,24 +118,25 @@ template <class T>
 void max_pool_plane_indexed(const T* __restrict in, const Window2d& g, T* __restrict hv, std::int32_t* __restrict hi,
                             T* __restrict out, std::int32_t* __restrict argmax) {
     const index_t W = g.width, H = g.height, k = g.kernel_h, s = g.stride, p = g.padding;
-    const std::int32_t t0 = static_cast<std::int32_t>(p), t1 = static_cast<std::int32_t>(H * W - (k - 1 - p));
-    for (std::int32_t t = t0; t < t1; ++t) {
-        hv[t] = in[t - p];
-        hi[t] = t - t0;
+    // position t's run starts at cell t - p
+    const std::int32_t p32 = static_cast<std::int32_t>(p), t1 = static_cast<std::int32_t>(H * W - (k - 1 - p));
+    for (std::int32_t t = p32; t < t1; ++t) {
+        hv[t] = in[t - p32];
+        hi[t] = t - p32;
     }
     for (std::int32_t j = 1; j < k; ++j)
-        for (std::int32_t t = t0; t < t1; ++t) {
-            const T v = in[t - t0 + j];
-            const bool take = (v > hv[t]) | (v != v);
+        for (std::int32_t t = p32; t < t1; ++t) {
+            const T v = in[t - p32 + j];
+            const bool take = takes_over(v, hv[t]);
             hv[t] = take ? v : hv[t];
-            hi[t] = take ? t - t0 + j : hi[t];
+            hi[t] = take ? t - p32 + j : hi[t];
         }
     // interior windows start at columns c - p, c in [p, W - k + p]: the best of their rows, vectorised over c
     const index_t c0 = p, c1 = W - k + p + 1;
+    T* __restrict vb = hv + H * W;  // the row after the plane's
+    std::int32_t* __restrict vi = hi + H * W;
     for (index_t oh = 0; oh < g.out_h; ++oh) {
         const index_t h0 = std::max<index_t>(oh * s - p, 0), h1 = std::min<index_t>(oh * s - p + k, H);
-        T* __restrict vb = hv + H * W;
-        std::int32_t* __restrict vi = hi + H * W;
         if (c1 > c0) {
             for (index_t c = c0; c < c1; ++c) {
                 vb[c] = hv[h0 * W + c];
@@ -137,7 +145,7 @@ void max_pool_plane_indexed(const T* __restrict in, const Window2d& g, T* __rest
             for (index_t h = h0 + 1; h < h1; ++h)
                 for (index_t c = c0; c < c1; ++c) {
                     const T v = hv[h * W + c];
-                    const bool take = (v > vb[c]) | (v != v);
+                    const bool take = takes_over(v, vb[c]);
                     vb[c] = take ? v : vb[c];
                     vi[c] = take ? hi[h * W + c] : vi[c];
                 }
@@ -155,7 +163,7 @@ void max_pool_plane_indexed(const T* __restrict in, const Window2d& g, T* __rest
                 for (index_t h = h0; h < h1; ++h)
                     for (index_t w = std::max<index_t>(w0, 0); w < std::min<index_t>(w1, W); ++w) {
                         const T v = in[h * W + w];
-                        const bool take = (v > best) | (v != v);
+                        const bool take = takes_over(v, best);
                         best = select_without_branch(take, v, best);
                         best_at = take ? static_cast<std::int32_t>(h * W + w) : best_at;
                     }
