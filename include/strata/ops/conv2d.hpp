@@ -71,9 +71,9 @@ void conv2d_forward_by_class(Tape& tape, const T* px, index_t N, const T* w, ind
     const Window2d& g = unfold.g;
     const index_t P = g.col_cols(), image = g.channels * g.height * g.width, kk = g.kernel_h * g.kernel_w;
     const int count = classes.count();
-    const bool padded = g.padding > 0;
-    const index_t image_stride = padded ? unfold.padded_size() : image;
-    const index_t block = std::min<index_t>(N, conv_class_block_samples);
+    // The column offsets of a block of samples are 32-bit.
+    const index_t block = std::max<index_t>(
+        1, std::min<index_t>({N, conv_class_block_samples, ((index_t{1} << 31) - 1) / std::max<index_t>(1, image)}));
     // Class k is (row interval k / n_cols, column interval k % n_cols).
     index_t positions[max_classes], taps[max_classes], most_positions = 0, most_taps = 0;
     for (int k = 0; k < count; ++k) {
@@ -132,23 +132,15 @@ void conv2d_forward_by_class(Tape& tape, const T* px, index_t N, const T* w, ind
         row_off[k] = tape.buffer<std::int32_t>(g.channels * taps[k]);
         col_off[k] = tape.buffer<std::int32_t>(block * positions[k]);
         conv_class_row_offsets(unfold, classes, k / classes.n_cols, k % classes.n_cols, row_off[k]);
-        conv_class_col_offsets(unfold, classes, k / classes.n_cols, k % classes.n_cols, block, image_stride,
-                               col_off[k]);
+        conv_class_col_offsets(unfold, classes, k / classes.n_cols, k % classes.n_cols, block, image, col_off[k]);
     }
-    T* pad_buf = padded ? tape.buffer<T>(block * image_stride) : nullptr;
     const index_t y_stride = conv_scratch_stride<T>(Cout * block * most_positions);
     const index_t tmp_stride = own_packed ? conv_scratch_stride<T>(Cout * g.channels * most_taps) : 0;
     const index_t per_thread = y_stride + tmp_stride + blocking.scratch_size();
     T* scratch = tape.buffer<T>(used * per_thread);
-    const double flops = 2.0 * static_cast<double>(Cout) * static_cast<double>(block * P * g.channels * kk);
     for (index_t n0 = 0; n0 < N; n0 += block) {
         const index_t n = std::min(block, N - n0);
-        const T* base = px + n0 * image;
-        if (padded) {
-            parallel_for(n, used, used > 1 && flops >= 4 * ConvBatchPlan::min_flops_per_thread,
-                         [&](index_t j) { pad_image(px + (n0 + j) * image, unfold, pad_buf + j * image_stride); });
-            base = pad_buf;
-        }
+        const T* base = px + n0 * image;  // the classes read no padding: no padded copy
         parallel_for(used, used, used > 1, [&](index_t t) {
             T* mine = scratch + t * per_thread;
             T* y = mine;

@@ -96,8 +96,8 @@ inline constexpr double conv_class_split_below = 0.75;
 /// 2x2 and 4x4 maps) took 3.75 ms with the split and 1.90 ms without (AMD Zen 5, 1 thread).
 inline constexpr index_t conv_class_min_columns = 32;
 
-/// Samples per block of a tap-class convolution: the block's padded images and each class's GEMM output are
-/// scratch, so a huge batch goes through in blocks.
+/// Samples per block of a tap-class convolution: each class's GEMM output is scratch, so a huge batch goes
+/// through in blocks.
 inline constexpr index_t conv_class_block_samples = 256;
 
 /// The weight [Cout, Cin, kh, kw] over the taps of class (r, c) as a [Cout, Cin * taps] matrix (channel outer,
@@ -115,18 +115,24 @@ void conv_class_weight(const T* w, index_t cout, const Window2d& g, const ConvTa
         }
 }
 
-/// Row offsets of class (r, c)'s column matrix in a (padded) image of `plan`: channel outer, taps row-major.
+/// Row offsets of class (r, c)'s column matrix in an unpadded image of `plan` (channel outer, taps row-major):
+/// ch * H * W + i * W + j. Every tap of a class reads real input at every position of the class, so the class
+/// GEMMs need no padded copy of the images.
 inline void conv_class_row_offsets(const Im2colPlan& plan, const ConvTapClasses& k, int r, int c,
                                    std::int32_t* out) {
-    const index_t plane = plan.plane_h * plan.plane_w;
-    for (index_t ch = 0; ch < plan.g.channels; ++ch)
+    const Window2d& g = plan.g;
+    const index_t plane = g.height * g.width;
+    for (index_t ch = 0; ch < g.channels; ++ch)
         for (index_t i = k.rows[r].lo; i <= k.rows[r].hi; ++i)
             for (index_t j = k.cols[c].lo; j <= k.cols[c].hi; ++j)
-                *out++ = static_cast<std::int32_t>(ch * plane + i * plan.plane_w + j);
+                *out++ = static_cast<std::int32_t>(ch * plane + i * g.width + j);
 }
 
-/// Column offsets of class (r, c) for `count` samples side by side, images `image_stride` apart: column
-/// n * positions + q reads the window of the class's q-th position in sample n.
+/// Column offsets of class (r, c) for `count` unpadded images side by side, `image_stride` apart: column
+/// n * positions + q reads the window of the class's q-th position (oh, ow) in sample n, whose top-left corner
+/// is at n * image_stride + (oh * stride - padding) * W + ow * stride - padding. That corner may lie in the
+/// padding (negative in sample 0), but row offset + column offset is a real input element for every tap of
+/// the class. count * image_stride must fit in 31 bits.
 inline void conv_class_col_offsets(const Im2colPlan& plan, const ConvTapClasses& k, int r, int c, index_t count,
                                    index_t image_stride, std::int32_t* out) {
     const Window2d& g = plan.g;
@@ -134,7 +140,8 @@ inline void conv_class_col_offsets(const Im2colPlan& plan, const ConvTapClasses&
     for (index_t n = 0; n < count; ++n)
         for (index_t q = 0; q < positions; ++q) {
             const index_t p = k.position(r, c, q, g.out_w), oh = p / g.out_w, ow = p % g.out_w;
-            *out++ = static_cast<std::int32_t>(n * image_stride + oh * g.stride * plan.plane_w + ow * g.stride);
+            *out++ = static_cast<std::int32_t>(n * image_stride + (oh * g.stride - g.padding) * g.width +
+                                               ow * g.stride - g.padding);
         }
 }
 
