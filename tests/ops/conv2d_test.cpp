@@ -344,6 +344,58 @@ TEST_CASE("conv2d on two threads adds its weight gradient to one that is already
 }
 #endif
 
+TEST_CASE("conv2d's batch split fills whole register tiles and never does worse than the least group",
+          "[ops][conv2d]") {
+    using detail::ConvBatchPlan;
+    auto tiles = [](index_t cols) {
+        return (cols + ConvBatchPlan::tile_cols - 1) / ConvBatchPlan::tile_cols * ConvBatchPlan::tile_cols;
+    };
+#ifdef _OPENMP
+    const int saved = omp_get_max_threads();
+    const std::vector<int> thread_counts{1, 2, 3};
+#else
+    const std::vector<int> thread_counts{1};
+#endif
+    for (int threads : thread_counts) {
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        for (index_t positions : {1, 4, 16, 49, 64, 100, 196, 784}) {
+            for (index_t batch : {1, 5, 16, 64, 256}) {
+                INFO(threads << " threads, " << positions << " positions, batch " << batch);
+                // One sample per chunk: each thread's share of the samples, each sample a whole number of tiles.
+                CHECK(ConvBatchPlan::busiest_thread_columns(batch, 1, positions, threads) ==
+                      (batch + threads - 1) / threads * tiles(positions));
+                const ConvBatchPlan plan(batch, positions, 1e12);
+                // The least group that reaches 128 columns (what the plan chose before it weighed the tiles).
+                const index_t per_thread = (batch + threads - 1) / threads;
+                const index_t least = std::max<index_t>(1, std::min((128 + positions - 1) / positions, per_thread));
+                CHECK(plan.group >= least);
+                CHECK(plan.group <= std::max(least, std::min(4 * least, per_thread)));
+                CHECK(plan.chunks == (batch + plan.group - 1) / plan.group);
+                CHECK(plan.threads == std::min<index_t>(threads, plan.chunks));
+                const index_t cost = ConvBatchPlan::busiest_thread_columns(batch, plan.group, positions, threads);
+                CHECK(cost <= ConvBatchPlan::busiest_thread_columns(batch, least, positions, threads));
+                CHECK(cost >= (batch * positions + threads - 1) / threads);  // at least its share of the columns
+            }
+        }
+    }
+    // ResNet-18's layer 1 at batch 64 (7x7 maps): the least group, 3 samples, fills 147 of 160 columns, so the
+    // busiest thread computes 9% (1 thread) or 12% (2 threads: 11 chunks of 3 samples) more columns than it needs.
+    for (int threads : thread_counts) {
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        const ConvBatchPlan plan(64, 49, 1e12);
+        INFO(threads << " threads: group " << plan.group);
+        const index_t cost = ConvBatchPlan::busiest_thread_columns(64, plan.group, 49, plan.threads);
+        CHECK(static_cast<double>(cost) <= 1.05 * static_cast<double>((64 + plan.threads - 1) / plan.threads * 49));
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+}
+
 TEST_CASE("tap classes group a small map's positions by the kernel taps that read real input", "[ops][conv2d]") {
     std::vector<std::int32_t> storage;
     auto classes_of = [&](const strata::detail::Window2d& g) {
