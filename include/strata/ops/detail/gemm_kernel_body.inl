@@ -153,6 +153,7 @@ struct LaneSource {
     using S = Simd<T>;
     using V = typename S::vec;
     static constexpr int W = S::width, R = S::max_runs > 0 ? S::max_runs : 1;
+    static_assert(S::max_runs == 0 || S::max_runs == 4, "LaneSource::load merges up to 4 runs");
     enum Kind { empty, contiguous, runs, gather } kind = empty;
     std::int32_t first = 0;  ///< contiguous: the offset of lane 0
     int run_count = 0;
@@ -201,10 +202,17 @@ struct LaneSource {
         switch (kind) {
             case contiguous: return S::loadu(row + first);
             case runs:
-                if constexpr (S::max_runs > 0) {
-                    V v = S::zero();
-                    for (int r = 0; r < run_count; ++r) v = S::load_lanes(v, run_mask[r], row + run_shift[r]);
-                    return v;
+                // Independent zero-masked loads or-ed together (their lanes are disjoint): merging each into the
+                // previous one made a chain of dependent loads, the pack's bottleneck on 7x7 maps.
+                if constexpr (S::max_runs == 4) {
+                    const V a = S::load_lanes(run_mask[0], row + run_shift[0]);
+                    if (run_count == 1) return a;
+                    const V b = S::load_lanes(run_mask[1], row + run_shift[1]);
+                    if (run_count == 2) return S::merge(a, b);
+                    const V c = S::load_lanes(run_mask[2], row + run_shift[2]);
+                    if (run_count == 3) return S::merge(S::merge(a, b), c);
+                    const V d = S::load_lanes(run_mask[3], row + run_shift[3]);
+                    return S::merge(S::merge(a, b), S::merge(c, d));
                 }
                 return S::zero();
             case gather: return S::gather(row, index, valid);

@@ -38,13 +38,16 @@ struct Simd<float> {
     STRATA_KERNEL_TARGET static vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
     STRATA_KERNEL_TARGET static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
     // Lane-wise loads for operands given by offsets (pack_b_offsets): index vectors, lane masks, a masked
-    // gather, and a masked contiguous load merged into a vector by a blend (up to max_runs of them).
+    // gather, and zero-masked contiguous loads (up to max_runs of them, or-ed together, fill one vector).
     using index_vec = __m256i;
     using lane_mask = __m256;
     static constexpr int max_runs = 4;
-    STRATA_KERNEL_TARGET static vec load_lanes(vec v, lane_mask m, const float* p) {
-        return _mm256_blendv_ps(v, _mm256_maskload_ps(p, _mm256_castps_si256(m)), m);
+    /// The lanes `m` from p, the others zero (vmaskmov: no fault on the masked-off lanes).
+    STRATA_KERNEL_TARGET static vec load_lanes(lane_mask m, const float* p) {
+        return _mm256_maskload_ps(p, _mm256_castps_si256(m));
     }
+    /// The bitwise or of two vectors: merges loads of disjoint lanes.
+    STRATA_KERNEL_TARGET static vec merge(vec a, vec b) { return _mm256_or_ps(a, b); }
     static constexpr bool transposes_a_panels = false;  // mr = 6: pack_a copies element by element
     STRATA_KERNEL_TARGET static index_vec load_index(const std::int32_t* p) {
         return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
@@ -99,9 +102,10 @@ struct Simd<double> {
     using index_vec = __m128i;
     using lane_mask = __m256d;
     static constexpr int max_runs = 4;
-    STRATA_KERNEL_TARGET static vec load_lanes(vec v, lane_mask m, const double* p) {
-        return _mm256_blendv_pd(v, _mm256_maskload_pd(p, _mm256_castpd_si256(m)), m);
+    STRATA_KERNEL_TARGET static vec load_lanes(lane_mask m, const double* p) {
+        return _mm256_maskload_pd(p, _mm256_castpd_si256(m));
     }
+    STRATA_KERNEL_TARGET static vec merge(vec a, vec b) { return _mm256_or_pd(a, b); }
     static constexpr bool transposes_a_panels = false;  // mr = 6: pack_a copies element by element
     STRATA_KERNEL_TARGET static index_vec load_index(const std::int32_t* p) {
         return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));

@@ -39,7 +39,7 @@ struct Simd<float> {
     STRATA_KERNEL_TARGET static vec fmadd(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
     STRATA_KERNEL_TARGET static vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
     // Lane-wise loads for operands given by offsets (pack_b_offsets): index vectors, lane masks, a masked
-    // gather, and a masked contiguous load (up to max_runs of them fill one vector).
+    // gather, and zero-masked contiguous loads (up to max_runs of them, or-ed together, fill one vector).
     using index_vec = __m512i;
     using lane_mask = __mmask16;
     static constexpr int max_runs = 4;
@@ -56,8 +56,11 @@ struct Simd<float> {
     STRATA_KERNEL_TARGET static vec gather(const float* base, index_vec idx, lane_mask m) {
         return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, base, 4);
     }
-    STRATA_KERNEL_TARGET static vec load_lanes(vec v, lane_mask m, const float* p) {
-        return _mm512_mask_loadu_ps(v, m, p);
+    /// The lanes `m` from p, the others zero (a zero-masked load: no fault on the masked-off lanes).
+    STRATA_KERNEL_TARGET static vec load_lanes(lane_mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+    /// The bitwise or of two vectors: merges loads of disjoint lanes.
+    STRATA_KERNEL_TARGET static vec merge(vec a, vec b) {
+        return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)));
     }
     /// dst row p (rows `dld` apart) = column p of the width x width block at src (rows `ld` apart).
     /// (The zero-masked forms of the shuffles with a full mask: the plain ones make GCC 12 warn about the
@@ -123,8 +126,9 @@ struct Simd<double> {
     STRATA_KERNEL_TARGET static vec gather(const double* base, index_vec idx, lane_mask m) {
         return _mm512_mask_i32gather_pd(_mm512_setzero_pd(), m, idx, base, 8);
     }
-    STRATA_KERNEL_TARGET static vec load_lanes(vec v, lane_mask m, const double* p) {
-        return _mm512_mask_loadu_pd(v, m, p);
+    STRATA_KERNEL_TARGET static vec load_lanes(lane_mask m, const double* p) { return _mm512_maskz_loadu_pd(m, p); }
+    STRATA_KERNEL_TARGET static vec merge(vec a, vec b) {
+        return _mm512_castsi512_pd(_mm512_or_si512(_mm512_castpd_si512(a), _mm512_castpd_si512(b)));
     }
     /// dst row p (rows `dld` apart) = column p of the width x width block at src (rows `ld` apart).
     STRATA_KERNEL_TARGET static void transpose(const double* src, index_t ld, double* dst, index_t dld) {
