@@ -16,7 +16,7 @@ it picked), so that the AVX2 rows compare AVX2 code with AVX2 code.
 Usage:
   python3 benchmarks/compare_peer.py [--batch 64 [16 256 ...]] [--steps 10] [--strata-bin PATH]
                                      [--peer PATH] [--torch-python /usr/bin/python3] [--out table.md] [--no-rss]
-                                     [--isa avx2]
+                                     [--isa avx2] [--rounds 3]
 
 Only the Python standard library is needed here; PyTorch must be importable by --torch-python.
 Both sides report the median step: strata's is the median over --steps repetitions of model_bench with one timed
@@ -131,6 +131,23 @@ def ratio(a, b):
     return None if a is None or b is None or b == 0 else a / b
 
 
+def median(values):
+    """The median of a list of numbers, None when it is empty."""
+    v = sorted(values)
+    if not v:
+        return None
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+def fmt_ratios(ratios):
+    """The median of paired ratios, with their range when there are several: "1.62 (1.48-1.71)"."""
+    if not ratios:
+        return "-"
+    if len(ratios) == 1:
+        return f"{ratios[0]:.2f}"
+    return f"{median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
 def load_average():
     try:
         with open("/proc/loadavg") as f:
@@ -148,6 +165,10 @@ def main():
     ap.add_argument("--peer", default="/work/shared/peers/torch_resnet18.py")
     ap.add_argument("--torch-python", default="/usr/bin/python3")
     ap.add_argument("--out", help="also write the table as Markdown to this file")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="alternate the two sides this many times per batch (strata first in odd rounds, PyTorch "
+                         "first in even ones) and report medians over the rounds, with the range of the paired "
+                         "ratios: the host's speed drifts between runs, and pairing cancels most of it")
     ap.add_argument("--no-rss", action="store_true", help="skip the peak-RSS measurement")
     ap.add_argument("--isa", choices=sorted(ISA_ENV),
                     help="cap strata and PyTorch at this instruction set (default: each picks the best it has)")
@@ -164,6 +185,8 @@ def main():
                  "cmake --build build/native --target model_bench")
     if args.steps < 1 or any(b < 2 for b in args.batch):
         sys.exit("compare_peer: --steps must be >= 1 and every batch >= 2")
+    if args.rounds < 1:
+        sys.exit(f"compare_peer: --rounds must be >= 1, got {args.rounds}")
     with_rss = not args.no_rss and shutil.which(TIME) is not None
 
     load_before = load_average()
@@ -171,15 +194,23 @@ def main():
               "strata infer img/s", "torch infer img/s", "ratio"]
     rows, rss_rows = [], []
     for batch in args.batch:
-        print(f"compare_peer: batch {batch}: strata ...", file=sys.stderr, flush=True)
-        s = run_strata(args.strata_bin, batch, args.steps)
-        print(f"compare_peer: batch {batch}: torch ...", file=sys.stderr, flush=True)
-        t = run_torch(args.torch_python, args.peer, batch, args.steps)
-        for key in sorted(set(s) | set(t), key=lambda k: (k[0] != "resnet18", k[0], k[1])):
-            sv, tv = s.get(key, {}), t.get(key, {})
-            rows.append([key[0], str(batch), str(key[1]),
-                         fmt(sv.get("train")), fmt(tv.get("train")), fmt(ratio(sv.get("train"), tv.get("train")), 2),
-                         fmt(sv.get("infer")), fmt(tv.get("infer")), fmt(ratio(sv.get("infer"), tv.get("infer")), 2)])
+        s_rounds, t_rounds = [], []
+        for r in range(args.rounds):
+            sides = [("strata", lambda: run_strata(args.strata_bin, batch, args.steps), s_rounds),
+                     ("torch", lambda: run_torch(args.torch_python, args.peer, batch, args.steps), t_rounds)]
+            for name, measure, into in (sides if r % 2 == 0 else sides[::-1]):
+                print(f"compare_peer: batch {batch}, round {r + 1} of {args.rounds}: {name} ...", file=sys.stderr,
+                      flush=True)
+                into.append(measure())
+        keys = set().union(*s_rounds, *t_rounds)
+        for key in sorted(keys, key=lambda k: (k[0] != "resnet18", k[0], k[1])):
+            cells = [key[0], str(batch), str(key[1])]
+            for kind in ("train", "infer"):
+                sv = [x[key][kind] for x in s_rounds if kind in x.get(key, {})]
+                tv = [x[key][kind] for x in t_rounds if kind in x.get(key, {})]
+                paired = [a / b for a, b in zip(sv, tv) if b]
+                cells += [fmt(median(sv)), fmt(median(tv)), fmt_ratios(paired)]
+            rows.append(cells)
         if with_rss:
             print(f"compare_peer: batch {batch}: peak RSS ...", file=sys.stderr, flush=True)
             sm, tm = rss_pair(args, batch)
@@ -199,12 +230,14 @@ def main():
         for r in rss_rows:
             print("  ".join(c.rjust(w) for c, w in zip(r, rw)))
     print(f"\nload average (1/5/15 min): {load_before} before, {load_after} after; steps per case: {args.steps}; "
-          f"instruction sets: {args.isa or 'each side its best'}")
+          f"rounds: {args.rounds}; instruction sets: {args.isa or 'each side its best'}")
 
     if args.out:
         md = ["# strata vs PyTorch: ResNet-18 / Plain-18 on 1x28x28", "",
               f"{datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')}, {os.cpu_count()} CPUs, load average "
-              f"{load_before} before / {load_after} after, {args.steps} timed steps per case, instruction sets: "
+              f"{load_before} before / {load_after} after, {args.steps} timed steps per case, {args.rounds} "
+              f"round(s) (img/s: medians over the rounds; ratio: median of the paired ratios, range in brackets), "
+              f"instruction sets: "
               f"{args.isa or 'each side its best'}. Ratio = strata / torch.",
               "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         md += ["| " + " | ".join(r) + " |" for r in rows]
