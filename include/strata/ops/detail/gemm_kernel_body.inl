@@ -153,7 +153,7 @@ struct LaneSource {
     using S = Simd<T>;
     using V = typename S::vec;
     static constexpr int W = S::width, R = S::max_runs > 0 ? S::max_runs : 1;
-    static_assert(S::max_runs == 0 || S::max_runs == 4, "LaneSource::load merges up to 4 runs");
+    static_assert(S::max_runs == 0 || S::max_runs == 4, "LaneSource::pack_rows handles up to 4 runs");
     enum Kind { empty, contiguous, runs, gather } kind = empty;
     std::int32_t first = 0;  ///< contiguous: the offset of lane 0
     int run_count = 0;
@@ -197,26 +197,52 @@ struct LaneSource {
         valid = S::lanes(0, n);
     }
 
-    /// The vector of row `row` (the operand's base plus the row's offset).
-    STRATA_KERNEL_TARGET V load(const T* row) const {
+    /// Fills this vector's place in `depth` rows of a packed panel: out[p * stride ...] = its lanes of row p
+    /// (at base + row_off[p]). The kind, and the number of runs, is decided once for all rows.
+    STRATA_KERNEL_TARGET void pack_rows(const T* base, const std::int32_t* row_off, index_t depth, T* out,
+                                        index_t stride) const {
         switch (kind) {
-            case contiguous: return S::loadu(row + first);
+            case contiguous:
+                for (index_t p = 0; p < depth; ++p) S::store(out + p * stride, S::loadu(base + row_off[p] + first));
+                return;
             case runs:
-                // Independent zero-masked loads or-ed together (their lanes are disjoint): merging each into the
-                // previous one made a chain of dependent loads, the pack's bottleneck on 7x7 maps.
                 if constexpr (S::max_runs == 4) {
-                    const V a = S::load_lanes(run_mask[0], row + run_shift[0]);
-                    if (run_count == 1) return a;
-                    const V b = S::load_lanes(run_mask[1], row + run_shift[1]);
-                    if (run_count == 2) return S::merge(a, b);
-                    const V c = S::load_lanes(run_mask[2], row + run_shift[2]);
-                    if (run_count == 3) return S::merge(S::merge(a, b), c);
-                    const V d = S::load_lanes(run_mask[3], row + run_shift[3]);
-                    return S::merge(S::merge(a, b), S::merge(c, d));
+                    switch (run_count) {
+                        case 1: return pack_runs<1>(base, row_off, depth, out, stride);
+                        case 2: return pack_runs<2>(base, row_off, depth, out, stride);
+                        case 3: return pack_runs<3>(base, row_off, depth, out, stride);
+                        default: return pack_runs<4>(base, row_off, depth, out, stride);
+                    }
                 }
-                return S::zero();
-            case gather: return S::gather(row, index, valid);
-            default: return S::zero();
+                return;
+            case gather:
+                for (index_t p = 0; p < depth; ++p)
+                    S::store(out + p * stride, S::gather(base + row_off[p], index, valid));
+                return;
+            default:
+                for (index_t p = 0; p < depth; ++p) S::store(out + p * stride, S::zero());
+        }
+    }
+
+private:
+    /// pack_rows for `Count` runs: independent zero-masked loads or-ed together (their lanes are disjoint).
+    /// Merging each run into the vector loaded so far made a chain of dependent loads, the packing's bottleneck
+    /// on 7x7 maps.
+    template <int Count>
+    STRATA_KERNEL_TARGET void pack_runs(const T* base, const std::int32_t* row_off, index_t depth, T* out,
+                                        index_t stride) const {
+        typename S::lane_mask mask[Count];
+        std::int32_t shift[Count];
+        for (int r = 0; r < Count; ++r) {
+            mask[r] = run_mask[r];
+            shift[r] = run_shift[r];
+        }
+        for (index_t p = 0; p < depth; ++p) {
+            const T* row = base + row_off[p];
+            V v = S::load_lanes(mask[0], row + shift[0]);
+#pragma GCC unroll 4
+            for (int r = 1; r < Count; ++r) v = S::merge(v, S::load_lanes(mask[r], row + shift[r]));
+            S::store(out + p * stride, v);
         }
     }
 };
@@ -237,12 +263,7 @@ STRATA_KERNEL_TARGET void pack_b_offsets(const OffsetMatrix<T>& b, index_t row0,
             const index_t n = std::max<index_t>(0, std::min<index_t>(W, cols - first));
             lanes[v].plan(b.col_off + col0 + std::min(first, cols), static_cast<int>(n));
         }
-        const std::int32_t* row_off = b.row_off + row0;
-        for (index_t p = 0; p < depth; ++p) {
-            const T* row = b.base + row_off[p];
-#pragma GCC unroll 4
-            for (index_t v = 0; v < NV; ++v) S::store(panel + p * NR + v * W, lanes[v].load(row));
-        }
+        for (index_t v = 0; v < NV; ++v) lanes[v].pack_rows(b.base, b.row_off + row0, depth, panel + v * W, NR);
     }
 }
 
