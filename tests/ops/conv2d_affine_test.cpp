@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "op_test_util.hpp"
+#include "support/isa_scope.hpp"
 #include "strata/autograd/gradcheck.hpp"
 #include "strata/ops/add.hpp"
 #include "strata/ops/conv2d_affine.hpp"
@@ -47,11 +48,12 @@ Var<double> composed(const std::vector<Var<double>>& v, const Geometry& g, const
     return parts.relu ? relu(y) : y;
 }
 
-Var<double> fused(const std::vector<Var<double>>& v, const Geometry& g, const Parts& parts) {
+template <class T>
+Var<T> fused(const std::vector<Var<T>>& v, const Geometry& g, const Parts& parts) {
     std::size_t i = 2;
-    const Var<double> scale = parts.scale ? v[i++] : Var<double>();
-    const Var<double> shift = parts.shift ? v[i++] : Var<double>();
-    const Var<double> residual = parts.residual ? v[i++] : Var<double>();
+    const Var<T> scale = parts.scale ? v[i++] : Var<T>();
+    const Var<T> shift = parts.shift ? v[i++] : Var<T>();
+    const Var<T> residual = parts.residual ? v[i++] : Var<T>();
     return conv2d_affine(v[0], v[1], scale, shift, g.p, residual, parts.relu);
 }
 
@@ -139,6 +141,36 @@ TEST_CASE("conv2d_affine under NoGradGuard records nothing, in float", "[ops][co
     CHECK(tape.node_count() == 0);
     CHECK_FALSE(y.requires_grad());
     CHECK(max_rel_diff(y.value(), composed(vd, g, parts).value()) < 1e-5);
+}
+
+TEST_CASE("conv2d_affine's inference on small maps (one GEMM per tap class) applies every part of the epilogue",
+          "[ops][conv2d_affine][isa]") {
+    // Batches large enough for the tap-class path (detail::conv_class_min_columns columns in the smallest class):
+    // 2x2 maps (one position per class), 4x4 maps (classes of 1, 2 and 4 positions), a stride-2 7x7 -> 4x4.
+    const Geometry small[] = {{{64, 8, 2, 2}, {6, 8, 3, 3}, {1, 1}},
+                              {{40, 4, 4, 4}, {5, 4, 3, 3}, {1, 1}},
+                              {{36, 3, 7, 7}, {4, 3, 3, 3}, {2, 1}}};
+    std::uint64_t seed = 1300;
+    for (const Isa isa : test::available_isas()) {
+        const test::IsaScope scope(isa);
+        for (const Geometry& g : small)
+            for (const Parts& parts : kParts) {
+                seed += 10;
+                INFO("isa " << isa_name(isa) << ", input " << g.x << " weight " << g.w << " scale " << parts.scale
+                            << " shift " << parts.shift << " residual " << parts.residual << " relu " << parts.relu);
+                const std::vector<Tensor<double>> t = inputs(g, parts, seed);
+                Tape tape, ref;
+                std::vector<Var<float>> v;
+                std::vector<Var<double>> vd;
+                for (const Tensor<double>& x : t) {
+                    v.push_back(tape.constant(x.cast<float>()));
+                    vd.push_back(ref.constant(x));
+                }
+                NoGradGuard no_grad(tape);
+                const Var<float> y = fused(v, g, parts);
+                CHECK(max_rel_diff(y.value(), composed(vd, g, parts).value()) < 1e-4);
+            }
+    }
 }
 
 TEST_CASE("conv2d_affine names bad operands", "[ops][conv2d_affine]") {
