@@ -346,7 +346,7 @@ TEST_CASE("conv2d on two threads adds its weight gradient to one that is already
 
 TEST_CASE("conv2d's batch split fills whole register tiles and never does worse than the least group",
           "[ops][conv2d]") {
-    using detail::ConvBatchPlan;
+    using strata::detail::ConvBatchPlan;
     auto tiles = [](index_t cols) {
         return (cols + ConvBatchPlan::tile_cols - 1) / ConvBatchPlan::tile_cols * ConvBatchPlan::tile_cols;
     };
