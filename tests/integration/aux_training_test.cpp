@@ -22,14 +22,15 @@ struct Run {
     double test_accuracy = 0;
 };
 
-/// `epochs` epochs of SGD in batches of 50 over the first `images` training images; tested on the first 500
-/// (small: 250) test images.
-Run train_subset(nn::Module<float>& net, nn::DeepSupervisionLoss<float>& loss, int epochs, index_t images) {
+/// `epochs` epochs of SGD (learning rate `lr`, momentum 0.9) in batches of 50 over the first `images` training
+/// images; tested on the first 500 (small: 250) test images.
+Run train_subset(nn::Module<float>& net, nn::DeepSupervisionLoss<float>& loss, int epochs, index_t images,
+                 double lr) {
     data::Dataset all = data::load_mnist(STRATA_DATA_DIR, data::Split::train).head(images);
     all.normalize(data::fashion_mnist_mean, data::fashion_mnist_std);
     data::Dataset test = data::load_mnist(STRATA_DATA_DIR, data::Split::test).head(scaled<index_t>(500, 250));
     test.normalize(data::fashion_mnist_mean, data::fashion_mnist_std);
-    optim::SGD<float> opt(net.parameters(), optim::SGDOptions(0.05).momentum(0.9));
+    optim::SGD<float> opt(net.parameters(), optim::SGDOptions(lr).momentum(0.9));
     data::LoaderOptions lo;
     lo.batch_size = 50;
     lo.seed = 3;
@@ -61,10 +62,13 @@ TEST_CASE("A deeply-supervised net trains well below chance", "[integration][aux
     const int epochs = scaled(4, 2);
     // Companions fade out over the run's epochs.
     nn::DeepSupervisionLoss<float> loss(models::dsn_loss_options(static_cast<double>(epochs)));
-    const Run r = train_subset(*net, loss, epochs, scaled<index_t>(1500, 1000));
+    // The dsn recipe's learning rate (docs/models.md: its summed squared-hinge losses have about 6.7 times the
+    // gradient of cross-entropy). At the cross-entropy nets' 0.05 the run sat at the edge of divergence and its
+    // accuracy swung between 0.38 and 0.56 with the rounding of the convolutions' sums.
+    const Run r = train_subset(*net, loss, epochs, scaled<index_t>(1500, 1000), 0.01);
     WARN("DSN squared-hinge loss " << r.first_loss << " -> " << r.last_loss << ", test accuracy " << r.test_accuracy);
-    CHECK(r.last_loss < scaled(0.3, 0.4) * r.first_loss);  // measured: small 14.6 -> 3.0
-    CHECK(r.test_accuracy > scaled(0.45, 0.2));          // chance: 0.1 (measured: 0.56; small 0.28)
+    CHECK(r.last_loss < scaled(0.3, 0.4) * r.first_loss);  // measured: 14.2 -> 1.46, small 14.6 -> 2.26
+    CHECK(r.test_accuracy > scaled(0.45, 0.2));          // chance: 0.1 (measured: 0.68; small 0.53)
 }
 
 TEST_CASE("ResNet-18 with auxiliary heads trains well below chance", "[integration][aux][resnet]") {
@@ -76,7 +80,7 @@ TEST_CASE("ResNet-18 with auxiliary heads trains well below chance", "[integrati
                                            .input_size(28)
                                            .seed(2));
     nn::DeepSupervisionLoss<float> loss;  // GoogLeNet's constant 0.3
-    const Run r = train_subset(*net, loss, scaled(4, 2), scaled<index_t>(1500, 1000));
+    const Run r = train_subset(*net, loss, scaled(4, 2), scaled<index_t>(1500, 1000), 0.05);
     WARN("ResNet-18-aux cross-entropy " << r.first_loss << " -> " << r.last_loss << ", test accuracy "
                                         << r.test_accuracy);
     CHECK(r.last_loss < scaled(1.0, 1.3));  // chance: ln 10 = 2.30 (measured: small 0.87)
