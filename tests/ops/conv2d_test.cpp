@@ -289,6 +289,31 @@ TEST_CASE("conv2d gradients reach only the operands that require them", "[ops][c
     }
 }
 
+TEST_CASE("conv2d adds its input gradient to one that is already there", "[ops][conv2d]") {
+    // x feeds two convolutions: the second backward adds to the input gradient the first wrote, on large maps
+    // (finished row by row), small ones grouped several samples per GEMM (finished sample by sample, gathered),
+    // and 1x1 maps (only the centre tap active: the column-matrix path).
+    for (const Shape& xs : {Shape{4, 8, 12, 12}, Shape{16, 16, 3, 3}, Shape{16, 16, 2, 2}, Shape{32, 16, 1, 1}}) {
+        INFO("input " << xs);
+        const Shape ws{xs[1], xs[1], 3, 3};
+        const Tensor<double> x = random_tensor(xs, 51), w1 = random_tensor(ws, 52), w2 = random_tensor(ws, 53);
+        const Tensor<double> dy1 = random_tensor(xs, 54), dy2 = random_tensor(xs, 55);
+        const NaiveConv ref1(x, w1, nullptr, 1, 1, &dy1), ref2(x, w2, nullptr, 1, 1, &dy2);
+        for (Isa isa : test::available_isas()) {
+            INFO("isa " << isa_name(isa));
+            const test::IsaScope scope(isa);
+            Tape tape;
+            Var<double> xv = tape.variable(x);
+            Var<double> y1 = conv2d(xv, tape.constant(w1), {1, 1});
+            Var<double> y2 = conv2d(xv, tape.constant(w2), {1, 1});
+            add(sum(mul(y1, tape.constant(dy1))), sum(mul(y2, tape.constant(dy2)))).backward();
+            Tensor<double> expected(xs);
+            for (index_t i = 0; i < expected.numel(); ++i) expected[i] = ref1.dx[i] + ref2.dx[i];
+            CHECK(test::max_rel_diff(Tensor<double>::from(xv.grad()), expected) < 1e-12);
+        }
+    }
+}
+
 #ifdef _OPENMP
 TEST_CASE("conv2d gives the same results with one and two threads", "[ops][conv2d][openmp]") {
     struct Case {

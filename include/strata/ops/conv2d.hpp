@@ -58,11 +58,14 @@ void check_weight_cache(const Var<T>& weight, const ConvWeightCache<T>* cache, c
 }
 
 /// conv2d_forward on strata's packed kernels for a geometry split into tap classes (conv2d_classes.hpp): for
-/// each block of samples, one implicit GEMM per class over that class's taps and all the block's samples,
-/// finished into the class's output positions. The classes, not the samples, are shared out among `threads`
-/// (largest first, each to the least loaded thread): on small maps the weights outweigh the samples, and this
-/// way every thread streams only its own classes' weights. The weights are packed per class (once into `cache`
+/// each block of samples, one implicit GEMM per class over that class's taps and all the block's samples, side
+/// by side in one result matrix; then every output gathers its class's result through the epilogue. The
+/// classes, not the samples, are shared out among `threads` for the GEMMs (largest first, each to the least
+/// loaded thread): on small maps the weights outweigh the samples, and this way every thread streams only its
+/// own classes' weights. The gathering is shared out by samples, so each thread writes whole samples (a 2x2
+/// map's four outputs, one per class, share a cache line). The weights are packed per class (once into `cache`
 /// when given, else by the thread that owns the class). Each class is computed alike on any thread count.
+/// The caller makes sure Cout * (P + 16 * classes) < 2^31 (32-bit offsets into the result matrix).
 template <class T>
 void conv2d_forward_by_class(Tape& tape, const T* px, index_t N, const T* w, index_t Cout, const Im2colPlan& unfold,
                              const ConvTapClasses& classes, int threads, const ConvEpilogue<T>& e, T* py,
@@ -71,9 +74,11 @@ void conv2d_forward_by_class(Tape& tape, const T* px, index_t N, const T* w, ind
     const Window2d& g = unfold.g;
     const index_t P = g.col_cols(), image = g.channels * g.height * g.width, kk = g.kernel_h * g.kernel_w;
     const int count = classes.count();
-    // The column offsets of a block of samples are 32-bit.
+    // The column offsets of a block of samples, and the offsets into its class results, are 32-bit.
+    const index_t limit = (index_t{1} << 31) - 1;
     const index_t block = std::max<index_t>(
-        1, std::min<index_t>({N, conv_class_block_samples, ((index_t{1} << 31) - 1) / std::max<index_t>(1, image)}));
+        1, std::min<index_t>({N, conv_class_block_samples, limit / std::max<index_t>(1, image),
+                              (limit / Cout - 16 * count) / P}));
     // Class k is (row interval k / n_cols, column interval k % n_cols).
     index_t positions[max_classes], taps[max_classes], most_positions = 0, most_taps = 0;
     for (int k = 0; k < count; ++k) {
@@ -134,28 +139,41 @@ void conv2d_forward_by_class(Tape& tape, const T* px, index_t N, const T* w, ind
         conv_class_row_offsets(unfold, classes, k / classes.n_cols, k % classes.n_cols, row_off[k]);
         conv_class_col_offsets(unfold, classes, k / classes.n_cols, k % classes.n_cols, block, image, col_off[k]);
     }
-    const index_t y_stride = conv_scratch_stride<T>(Cout * block * most_positions);
+    // The block's class results side by side in y [Cout, ld], class k from column seg[k] (whole lines, so the
+    // threads owning the classes write no line in common), and where each output gathers its result from.
+    index_t seg[max_classes + 1];
+    seg[0] = 0;
+    for (int k = 0; k < count; ++k) seg[k + 1] = seg[k] + conv_scratch_stride<T>(block * positions[k]);
+    const index_t ld = seg[count], cp = Cout * P;
+    T* y = tape.buffer<T>(Cout * ld);
+    std::int32_t* from = tape.buffer<std::int32_t>(cp);
+    std::int32_t* step = tape.buffer<std::int32_t>(cp);
+    conv_class_gather_offsets(classes, Cout, g.out_w, P, seg, ld, from, step);
+    T* sc = tape.buffer<T>(cp);  // the epilogue's scale and shift, per output element of a sample
+    T* sh = tape.buffer<T>(cp);
+    conv_gather_constants(e, Cout, P, sc, sh);
     const index_t tmp_stride = own_packed ? conv_scratch_stride<T>(Cout * g.channels * most_taps) : 0;
-    const index_t per_thread = y_stride + tmp_stride + blocking.scratch_size();
+    const index_t per_thread = tmp_stride + blocking.scratch_size();
     T* scratch = tape.buffer<T>(used * per_thread);
     for (index_t n0 = 0; n0 < N; n0 += block) {
         const index_t n = std::min(block, N - n0);
         const T* base = px + n0 * image;  // the classes read no padding: no padded copy
         parallel_for(used, used, used > 1, [&](index_t t) {
             T* mine = scratch + t * per_thread;
-            T* y = mine;
             GemmBlocking<T> packing = blocking;
-            packing.attach(mine + y_stride + tmp_stride);
+            packing.attach(mine + tmp_stride);
             for (int k = 0; k < count; ++k) {
                 if (owner[k] != t) continue;
-                const int r = k / classes.n_cols, c = k % classes.n_cols;
-                if (own_packed && n0 == 0) pack_class(k, own_packed, mine + y_stride);
+                if (own_packed && n0 == 0) pack_class(k, own_packed, mine);
                 const PackedA<T> a{(packed ? packed : own_packed) + panel_at[k], Cout, g.channels * taps[k]};
-                const index_t cols = n * positions[k];
-                gemm_offsets(a, cols, OffsetMatrix<T>{base, row_off[k], col_off[k]}, y, cols, false, packing);
-                run_for_active_isa(
-                    [&] { conv_finish_class(y, cols, n, Cout, P, classes, r, c, g.out_w, e, n0 * Cout * P, py); });
+                gemm_offsets(a, n * positions[k], OffsetMatrix<T>{base, row_off[k], col_off[k]}, y + seg[k], ld,
+                             false, packing);
             }
+        });
+        const index_t parts = std::max<index_t>(1, std::min<index_t>(threads, n));
+        parallel_for(parts, static_cast<int>(parts), parts > 1, [&](index_t s) {
+            const index_t first = s * n / parts, last = (s + 1) * n / parts;
+            run_for_active_isa([&] { conv_finish_gathered(y, from, step, first, last, cp, sc, sh, e, n0 * cp, py); });
         });
     }
 }
@@ -183,10 +201,11 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
     // Tap classes only when nothing is recorded (inference): there the per-class weights are packed once into
     // the cache. Training would pack them every step, and a ResNet-18 batch-64 step on 1 thread measured 3% slower
     // with them (convolution forwards 26.4 -> 27.7 ms, backwards with their transposed input gradients 53.4 -> 55.4).
-    if (implicit && !tape.grad_enabled()) {
+    if (implicit && !tape.grad_enabled() && !e.accumulate && e.raw == nullptr) {
         const ConvTapClasses classes(unfold);
         if (classes.usable && classes.useful < conv_class_split_below &&
-            N * classes.fewest_positions() >= conv_class_min_columns) {
+            N * classes.fewest_positions() >= conv_class_min_columns &&
+            static_cast<double>(Cout) * static_cast<double>(P + 16 * classes.count()) < 2147483647.0) {
             Tape::ScratchScope scratch_scope(tape);
             conv2d_forward_by_class(tape, px, N, w, Cout, unfold, classes, plan.threads, e, py, cache);
             return ConvForward<T>{unfold, plan, nullptr, N, Cout, K, P, image};  // records nothing: no weight matrix
@@ -198,6 +217,30 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
 
     Tape::ScratchScope scratch_scope(tape);
     const index_t y_stride = plan.group > 1 ? conv_scratch_stride<T>(Cout * plan.group * P) : 0;
+    // On small maps a chunk of several samples is finished sample by sample, gathering from its GEMM result
+    // (rows group * P apart): element co * P + p of sample n at co * group * P + p + n * P.
+    const index_t cp = Cout * P, ld_y = plan.group * P;
+    const bool gathered = plan.group > 1 && P < conv_gathered_finish_below &&
+                          static_cast<double>(Cout) * static_cast<double>(ld_y) < 2147483647.0;
+    std::int32_t* from = gathered ? tape.buffer<std::int32_t>(cp) : nullptr;
+    std::int32_t* step = gathered ? tape.buffer<std::int32_t>(cp) : nullptr;
+    T* sc = gathered ? tape.buffer<T>(cp) : nullptr;
+    T* sh = gathered ? tape.buffer<T>(cp) : nullptr;
+    if (gathered) {
+        for (index_t i = 0; i < cp; ++i) {
+            from[i] = static_cast<std::int32_t>(i / P * ld_y + i % P);
+            step[i] = static_cast<std::int32_t>(P);
+        }
+        conv_gather_constants(e, Cout, P, sc, sh);
+    }
+    // The GEMM result of a chunk of `count` samples: its rows' stride, and its finish into py.
+    auto result_ld = [&](index_t count) { return count > 1 && gathered ? ld_y : count * P; };
+    auto finish = [&](const T* y, index_t count, index_t n0) {
+        if (count > 1 && gathered)
+            run_for_active_isa([&] { conv_finish_gathered(y, from, step, 0, count, cp, sc, sh, e, n0 * cp, py); });
+        else
+            run_for_active_isa([&] { conv_finish(y, count * P, count, Cout, P, e, n0 * cp, py); });
+    };
     if (implicit) {
         auto pack_weights = [&](T* out) {
             const T* active = wk ? wk : conv_active_weight(tape, w, Cout, unfold, plan.threads);
@@ -231,9 +274,9 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
                 base = mine;
             }
             T* y = count == 1 ? py + n0 * Cout * P : mine + pad_stride;
-            gemm_offsets(a, cols, OffsetMatrix<T>{base, row_off, col_off}, y, cols, count == 1 && e.accumulate,
-                         packing);
-            run_for_active_isa([&] { conv_finish(y, cols, count, Cout, P, e, n0 * Cout * P, py); });
+            gemm_offsets(a, cols, OffsetMatrix<T>{base, row_off, col_off}, y, result_ld(count),
+                         count == 1 && e.accumulate, packing);
+            finish(y, count, n0);
         };
         parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t c) { forward_chunk(c); });
         return result;
@@ -250,8 +293,9 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
         packing.attach(mine + pad_stride + col_stride + y_stride);
         const T* col = conv_unfold(px, unfold, n0, count, mine, mine + pad_stride);
         T* y = count == 1 ? py + n0 * Cout * P : mine + pad_stride + col_stride;
-        gemm(false, false, Cout, cols, K, wk, K, col, cols, y, cols, count == 1 && e.accumulate, packing);
-        run_for_active_isa([&] { conv_finish(y, cols, count, Cout, P, e, n0 * Cout * P, py); });
+        gemm(false, false, Cout, cols, K, wk, K, col, cols, y, result_ld(count), count == 1 && e.accumulate,
+             packing);
+        finish(y, count, n0);
     };
     parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t c) { forward_chunk(c); });
     return result;

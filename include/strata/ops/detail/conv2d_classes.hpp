@@ -145,28 +145,23 @@ inline void conv_class_col_offsets(const Im2colPlan& plan, const ConvTapClasses&
         }
 }
 
-/// conv_finish for class (r, c): `y` [Cout, count * positions] (rows `ld` apart) goes through the epilogue into
-/// the class's positions of the NCHW output `out` (offset by `offset`, like the epilogue's residual and raw).
-template <class T>
-void conv_finish_class(const T* y, index_t ld, index_t count, index_t cout, index_t P, const ConvTapClasses& k, int r,
-                       int c, index_t out_w, const ConvEpilogue<T>& e, index_t offset, T* out) {
-    const index_t positions = k.positions(r, c);
-    for (index_t q = 0; q < positions; ++q) {
-        const index_t p = k.position(r, c, q, out_w);
-        for (index_t j = 0; j < count; ++j)
-            for (index_t co = 0; co < cout; ++co) {
-                const T acc = y[co * ld + j * positions + q];
-                const index_t at = offset + (j * cout + co) * P + p;
-                if (e.accumulate) {
-                    out[at] += acc;
-                    continue;
+/// Where conv2d_forward_by_class's class GEMMs leave a block's results, and how its outputs gather them: class k
+/// = (r, c) writes its [Cout, count * positions] result into columns from seg[k] of one [Cout, ld] matrix, and
+/// element i = co * P + p of a sample's [Cout, P] output is element from[i] + n * step[i] of it for sample n of
+/// the block (step[i] is the positions of p's class).
+inline void conv_class_gather_offsets(const ConvTapClasses& k, index_t cout, index_t out_w, index_t P,
+                                      const index_t* seg, index_t ld, std::int32_t* from, std::int32_t* step) {
+    for (int r = 0; r < k.n_rows; ++r)
+        for (int c = 0; c < k.n_cols; ++c) {
+            const index_t positions = k.positions(r, c), start = seg[r * k.n_cols + c];
+            for (index_t q = 0; q < positions; ++q) {
+                const index_t p = k.position(r, c, q, out_w);
+                for (index_t co = 0; co < cout; ++co) {
+                    from[co * P + p] = static_cast<std::int32_t>(co * ld + start + q);
+                    step[co * P + p] = static_cast<std::int32_t>(positions);
                 }
-                if (e.raw) e.raw[at] = acc;
-                T v = acc * (e.scale ? e.scale[co] : T(1)) + (e.shift ? e.shift[co] : T(0));
-                if (e.residual) v += e.residual[at];
-                out[at] = e.relu && !(v > T(0)) ? T(0) : v;
             }
-    }
+        }
 }
 
 }  // namespace strata::detail

@@ -156,6 +156,61 @@ void conv_finish(const T* y, index_t ld, index_t count, index_t cout, index_t P,
         }
 }
 
+/// Output positions per sample below which conv_finish_gathered finishes a group of samples: there a channel's
+/// outputs are rows too short to vectorise (1, 4 or 9 elements on ResNet-18's small maps).
+inline constexpr index_t conv_gathered_finish_below = 16;
+
+/// The epilogue's per-channel scale and shift spread over each channel's P outputs (`sc` and `sh`, [Cout * P]
+/// each; 1 and 0 where the epilogue has none), for conv_finish_gathered.
+template <class T>
+void conv_gather_constants(const ConvEpilogue<T>& e, index_t cout, index_t P, T* sc, T* sh) {
+    for (index_t co = 0; co < cout; ++co) {
+        std::fill_n(sc + co * P, P, e.scale ? e.scale[co] : T(1));
+        std::fill_n(sh + co * P, P, e.shift ? e.shift[co] : T(0));
+    }
+}
+
+/// One sample's `cp` = Cout * P outputs gathered from a GEMM result `y`: out[i] = act(y[from[i] + n * step[i]] *
+/// sc[i] + sh[i] (+ res[i])) for sample n of the result. A loop over the whole sample (gathered loads,
+/// contiguous stores). Pointers as parameters (see relu.hpp's loops).
+template <bool Residual, bool Relu, class T>
+inline void conv_gather_loop(const T* y, const std::int32_t* from, const std::int32_t* step, std::int32_t n,
+                             index_t cp, const T* sc, const T* sh, const T* res, T* out) {
+    simd_loop(cp, [=](index_t i) {
+        T v = y[from[i] + n * step[i]] * sc[i] + sh[i];
+        if constexpr (Residual) v += res[i];
+        if constexpr (Relu) v = v > T(0) ? v : T(0);
+        out[i] = v;
+    });
+}
+
+/// conv_finish sample by sample, for small maps: samples [n0, n1) of a GEMM result `y` whose element i = co * P +
+/// p of sample n is y[from[i] + n * step[i]], through the epilogue `e` (its scale and shift spread into `sc`
+/// and `sh` by conv_gather_constants) into the NCHW output `out` at offset + n * cp, cp = Cout * P; the
+/// epilogue's residual and raw are offset alike. When `e` accumulates, the result is added to `out`.
+template <class T>
+void conv_finish_gathered(const T* y, const std::int32_t* from, const std::int32_t* step, index_t n0, index_t n1,
+                          index_t cp, const T* sc, const T* sh, const ConvEpilogue<T>& e, index_t offset, T* out) {
+    for (index_t n = n0; n < n1; ++n) {
+        const auto j = static_cast<std::int32_t>(n);
+        const index_t at = offset + n * cp;
+        T* o = out + at;
+        if (e.accumulate) {
+            simd_loop(cp, [=](index_t i) { o[i] += y[from[i] + j * step[i]]; });
+            continue;
+        }
+        if (e.raw) {
+            T* raw = e.raw + at;
+            simd_loop(cp, [=](index_t i) { raw[i] = y[from[i] + j * step[i]]; });
+        }
+        const T* res = e.residual ? e.residual + at : nullptr;
+        if (res && e.relu) conv_gather_loop<true, true>(y, from, step, j, cp, sc, sh, res, o);
+        else if (res) conv_gather_loop<true, false>(y, from, step, j, cp, sc, sh, res, o);
+        else if (e.relu) conv_gather_loop<false, true>(y, from, step, j, cp, sc, sh, res, o);
+        else conv_gather_loop<false, false>(y, from, step, j, cp, sc, sh, res, o);
+    }
+}
+
 /// The inverse reordering: NCHW samples `nchw` [count, Cout, P] into `y` [Cout, count*P].
 template <class T>
 void conv_from_nchw(const T* nchw, index_t count, index_t cout, index_t P, T* y) {
