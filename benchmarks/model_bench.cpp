@@ -11,6 +11,11 @@
 //   scaling_train/<net>/batch:<B>            1 -> 2 thread scaling of the training step, measured in pairs of
 //                                            steps (one on each thread count) so that host load drifts cancel:
 //                                            medians ms_1t, ms_2t and x2 (the pairs' ratio)
+//   cores_train/<net>/batch:<B>              (Linux, 2 or more CPUs) how fast each of the first two CPUs runs the
+//                                            step on one thread (pinned to it), against the 2-thread step, in
+//                                            rounds of three steps: medians ms_cpu0, ms_cpu1, ms_2t, and
+//                                            efficiency, the 2-thread rate over the sum of the two 1-thread
+//                                            rates (1 = perfect use of two cores that may not run at one speed)
 // at 1 and 2 threads (OpenMP and Eigen). The batch is 64 unless the environment variable STRATA_BENCH_BATCH
 // says otherwise; STRATA_BENCH_ITERS fixes the number of timed steps (default: Google Benchmark decides).
 // Each case runs two untimed warm-up steps first (arena growth, optimizer state), as the peer runs three.
@@ -26,6 +31,10 @@
 #include <vector>
 
 #include "model_workload.hpp"
+
+#ifdef __linux__
+#include <sched.h>
+#endif
 
 using namespace strata;
 using namespace strata::bench;
@@ -100,6 +109,77 @@ void scaling_train(benchmark::State& state, Net net, index_t batch) {
     state.counters["batch"] = static_cast<double>(batch);
 }
 
+#ifdef __linux__
+/// Pins the calling thread to `cpu`, or (cpu < 0) lets it run on every CPU it was allowed at start-up.
+bool pin_to(int cpu, const cpu_set_t& allowed) {
+    cpu_set_t set;
+    if (cpu < 0) {
+        set = allowed;
+    } else {
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+    }
+    return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+/// Shared cloud cores need not run at one speed: 1 -> 2 thread scaling (scaling_train) is bounded by the two
+/// cores' summed speeds, not by twice the speed of whichever core the 1-thread step ran on. Each round times
+/// a step on 1 thread pinned to the first allowed CPU, one pinned to the second, and one on 2 threads unpinned
+/// (each after an untimed step in the same setting), the order rotating from round to round.
+void cores_train(benchmark::State& state, Net net, index_t batch) {
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    int cpus[2] = {-1, -1}, found = 0;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+        for (int c = 0; c < CPU_SETSIZE && found < 2; ++c)
+            if (CPU_ISSET(c, &allowed)) cpus[found++] = c;
+    if (found < 2) {
+        state.SkipWithError("needs two CPUs");
+        return;
+    }
+    TrainStep train_step(net, batch);
+    set_threads(2);
+    for (int i = 0; i < 2; ++i) train_step();  // OpenMP's threads start unpinned: they keep the mask they start with
+    auto timed = [&](int setting) {  // 0, 1: one thread on cpus[setting]; 2: two threads, unpinned
+        if (!pin_to(setting < 2 ? cpus[setting] : -1, allowed)) return -1.0;
+        set_threads(setting < 2 ? 1 : 2);
+        train_step();
+        const auto start = std::chrono::steady_clock::now();
+        Var<float> loss = train_step();
+        benchmark::DoNotOptimize(loss.value().data());
+        benchmark::ClobberMemory();
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    };
+    std::vector<double> ms[3], efficiency;
+    int round = 0;
+    for (auto _ : state) {
+        double got[3];
+        for (int k = 0; k < 3; ++k) {
+            const int setting = (round + k) % 3;
+            got[setting] = timed(setting);
+        }
+        ++round;
+        if (got[0] <= 0 || got[1] <= 0 || got[2] <= 0) {
+            pin_to(-1, allowed);
+            state.SkipWithError("sched_setaffinity failed");
+            return;
+        }
+        for (int k = 0; k < 3; ++k) ms[k].push_back(got[k]);
+        efficiency.push_back((1.0 / got[2]) / (1.0 / got[0] + 1.0 / got[1]));
+    }
+    pin_to(-1, allowed);
+    auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v.empty() ? 0.0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+    };
+    state.counters["ms_cpu" + std::to_string(cpus[0])] = median(ms[0]);
+    state.counters["ms_cpu" + std::to_string(cpus[1])] = median(ms[1]);
+    state.counters["ms_2t"] = median(ms[2]);
+    state.counters["efficiency"] = median(efficiency);
+    state.counters["batch"] = static_cast<double>(batch);
+}
+#endif
+
 void model_infer(benchmark::State& state, Net net, index_t batch) {
     set_threads(static_cast<int>(state.range(0)));
     auto model = make_net(net);
@@ -156,6 +236,13 @@ const bool registered = [] {
                       ->Unit(benchmark::kMillisecond)
                       ->UseRealTime();
         if (iters > 0) b->Iterations(iters);
+#ifdef __linux__
+        const std::string cores = std::string("cores_train/") + name + "/batch:" + std::to_string(batch);
+        auto* c = benchmark::RegisterBenchmark(cores.c_str(), cores_train, net, batch)
+                      ->Unit(benchmark::kMillisecond)
+                      ->UseRealTime();
+        if (iters > 0) c->Iterations(iters);
+#endif
     }
     return true;
 }();
