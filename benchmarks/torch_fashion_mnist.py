@@ -8,6 +8,12 @@ weights only (none on batch-norm parameters and biases); cosine annealing steppe
 iterations; batch 128, shuffled every epoch; inputs normalised with the training split's pixel mean and standard
 deviation; no augmentation; evaluation on the test split after every epoch.
 
+Other nets (--model): resnet34 and plain34 (blocks [3, 4, 6, 3], same recipe as ResNet-18: train_mnist's
+resnet-basic), and the CIFAR-style plain nets plainN, N = 6n + 2 (3x3/1 stem conv of 16 channels + BN + ReLU, three
+stages of n basic blocks without shortcuts, widths 16, 32, 64, strides 1, 2, 2; train_mnist's cifar-plain recipe,
+which is the same as resnet-basic's). The CIFAR-style residual nets are not here: their recipe adds a warm-up and
+their shortcuts zero-pad (option A).
+
 The IDX files (raw or .gz) are read directly with gzip + numpy. Needs PyTorch (Debian: python3-torch, run with
 /usr/bin/python3). Prints one line per epoch (and, with --json, a JSON line like train_mnist's --metrics).
 
@@ -81,19 +87,25 @@ class BasicBlock(nn.Module):
         return F.relu(y)
 
 
-class ResNet18(nn.Module):
-    """ResNet-18 (skip=True) or Plain-18 (skip=False) on 1-channel images."""
+class ResNet(nn.Module):
+    """A net of basic blocks on 1-channel images: ImageNet-style (7x7/2 stem + max-pool, widths 64-512) with
+    `blocks` per stage, or CIFAR-style (`cifar`: 3x3/1 stem, widths 16, 32, 64); skip=False is the plain twin."""
 
-    def __init__(self, skip=True, classes=10):
+    def __init__(self, blocks, skip=True, cifar=False, classes=10):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(1, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
-                                  nn.MaxPool2d(3, 2, 1))
-        layers, cin = [], 64
-        for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
-            layers += [BasicBlock(cin, cout, stride, skip), BasicBlock(cout, cout, 1, skip)]
-            cin = cout
+        widths = [16, 32, 64] if cifar else [64, 128, 256, 512]
+        if cifar:
+            self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        else:
+            self.stem = nn.Sequential(nn.Conv2d(1, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+                                      nn.MaxPool2d(3, 2, 1))
+        layers, cin = [], widths[0]
+        for s, (cout, count) in enumerate(zip(widths, blocks)):
+            for b in range(count):
+                layers.append(BasicBlock(cin, cout, 2 if s > 0 and b == 0 else 1, skip))
+                cin = cout
         self.blocks = nn.Sequential(*layers)
-        self.fc = nn.Linear(512, classes)
+        self.fc = nn.Linear(widths[-1], classes)
         for m in self.modules():  # torchvision's initialisation
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -104,6 +116,21 @@ class ResNet18(nn.Module):
     def forward(self, x):
         x = self.blocks(self.stem(x))
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def make_model(name):
+    """The net called `name` (as train_mnist names it), or None."""
+    imagenet = {"resnet18": ([2, 2, 2, 2], True), "plain18": ([2, 2, 2, 2], False),
+                "resnet34": ([3, 4, 6, 3], True), "plain34": ([3, 4, 6, 3], False)}
+    if name in imagenet:
+        blocks, skip = imagenet[name]
+        return ResNet(blocks, skip)
+    if name.startswith("plain") and name[5:].isdigit():
+        depth = int(name[5:])
+        if depth >= 8 and (depth - 2) % 6 == 0:
+            n = (depth - 2) // 6
+            return ResNet([n, n, n], skip=False, cifar=True)
+    return None
 
 
 def evaluate(model, x, y, batch):
@@ -121,7 +148,8 @@ def evaluate(model, x, y, batch):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
-    p.add_argument("--model", choices=["resnet18", "plain18"], default="resnet18")
+    p.add_argument("--model", default="resnet18",
+                   help="resnet18, plain18, resnet34, plain34, or plainN (N = 6n + 2: plain20, ..., plain110)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--eval-batch-size", type=int, default=500)
@@ -149,7 +177,9 @@ def main():
         x_test, y_test = x_test[:args.test_limit], y_test[:args.test_limit]
     x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
 
-    model = ResNet18(skip=args.model == "resnet18")
+    model = make_model(args.model)
+    if model is None:
+        p.error(f"--model: unknown net '{args.model}' (resnet18, plain18, resnet34, plain34, plainN with N = 6n + 2)")
     decay = [q for q in model.parameters() if q.ndim >= 2]
     no_decay = [q for q in model.parameters() if q.ndim < 2]
     opt = torch.optim.SGD([{"params": decay, "weight_decay": args.weight_decay},
