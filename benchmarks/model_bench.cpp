@@ -41,6 +41,12 @@ using namespace strata::bench;
 
 namespace {
 
+/// The median of `v` (0 when empty).
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
 /// A positive integer from the environment, or `fallback` when unset or empty; exits with a message when malformed.
 index_t env_count(const char* name, index_t fallback) {
     const char* text = std::getenv(name);
@@ -99,10 +105,6 @@ void scaling_train(benchmark::State& state, Net net, index_t batch) {
         two.push_back(one_first ? b : a);
         ratio.push_back(one.back() / two.back());
     }
-    auto median = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        return v.empty() ? 0.0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-    };
     state.counters["ms_1t"] = median(one);
     state.counters["ms_2t"] = median(two);
     state.counters["x2"] = median(ratio);
@@ -168,10 +170,6 @@ void cores_train(benchmark::State& state, Net net, index_t batch) {
         efficiency.push_back((1.0 / got[2]) / (1.0 / got[0] + 1.0 / got[1]));
     }
     pin_to(-1, allowed);
-    auto median = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        return v.empty() ? 0.0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-    };
     state.counters["ms_cpu" + std::to_string(cpus[0])] = median(ms[0]);
     state.counters["ms_cpu" + std::to_string(cpus[1])] = median(ms[1]);
     state.counters["ms_2t"] = median(ms[2]);

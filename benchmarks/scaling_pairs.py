@@ -24,82 +24,78 @@ import statistics
 import subprocess
 import sys
 
-TORCH_PAIRS = r'''
-import json, statistics, sys, time
-PEER_DIR, BATCH, PAIRS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+# The peer's workload, shared by both drivers: net(skip) builds a fresh ResNet-18 (or Plain-18) with its optimizer
+# and a fixed batch, and returns one training step.
+TORCH_SETUP = r'''
+import json, os, statistics, sys, time
+PEER_DIR, BATCH, COUNT = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 sys.path.insert(0, PEER_DIR)
 import torch
 import torch.nn.functional as F
 from torch_resnet18 import ResNet18
 
-def run(skip, batch, pairs):
+def net(skip):
     torch.manual_seed(0)
     model = ResNet18(skip)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(batch, 1, 28, 28)
-    y = torch.randint(0, 10, (batch,))
+    x = torch.randn(BATCH, 1, 28, 28)
+    y = torch.randint(0, 10, (BATCH,))
     model.train()
-    def step(threads):
-        torch.set_num_threads(threads)
-        t = time.perf_counter()
+    def step():
         opt.zero_grad(); F.cross_entropy(model(x), y).backward(); opt.step()
-        return (time.perf_counter() - t) * 1e3
+    return step
+
+def timed(step):
+    t = time.perf_counter()
+    step()
+    return (time.perf_counter() - t) * 1e3
+'''
+
+TORCH_PAIRS = TORCH_SETUP + r'''
+def run(skip, pairs):
+    step = net(skip)
+    def on(threads):
+        torch.set_num_threads(threads)
+        return timed(step)
     for i in range(4):
-        step(1 + i % 2)
+        on(1 + i % 2)
     one, two = [], []
     for i in range(pairs):
         order = (1, 2) if i % 2 == 0 else (2, 1)
         got = {}
         for threads in order:
-            step(threads)
-            got[threads] = step(threads)
+            on(threads)
+            got[threads] = on(threads)
         one.append(got[1]); two.append(got[2])
     ratios = [a / b for a, b in zip(one, two)]
     print(json.dumps(dict(net="resnet18" if skip else "plain18", ms_1t=statistics.median(one),
                           ms_2t=statistics.median(two), x2=statistics.median(ratios))), flush=True)
 
 for skip in (True, False):
-    run(skip, BATCH, PAIRS)
+    run(skip, COUNT)
 '''
 
-
-TORCH_CORES = r'''
-import json, os, statistics, sys, time
-PEER_DIR, BATCH, ROUNDS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-sys.path.insert(0, PEER_DIR)
-import torch
-import torch.nn.functional as F
-from torch_resnet18 import ResNet18
-
+TORCH_CORES = TORCH_SETUP + r'''
 allowed = sorted(os.sched_getaffinity(0))
 cpus = allowed[:2]
 
-def run(skip, batch, rounds):
-    torch.manual_seed(0)
-    model = ResNet18(skip)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(batch, 1, 28, 28)
-    y = torch.randint(0, 10, (batch,))
-    model.train()
-    def step():
-        opt.zero_grad(); F.cross_entropy(model(x), y).backward(); opt.step()
+def run(skip, rounds):
+    step = net(skip)
     torch.set_num_threads(2)
     for _ in range(3):
         step()  # the intra-op threads start unpinned
-    def timed(setting):  # 0, 1: one thread pinned to cpus[setting]; 2: two threads, unpinned
+    def in_setting(setting):  # 0, 1: one thread pinned to cpus[setting]; 2: two threads, unpinned
         os.sched_setaffinity(0, {cpus[setting]} if setting < 2 else set(allowed))
         torch.set_num_threads(1 if setting < 2 else 2)
         step()
-        t = time.perf_counter()
-        step()
-        return (time.perf_counter() - t) * 1e3
+        return timed(step)
     ms = [[], [], []]
     eff = []
     for r in range(rounds):
         got = [0.0, 0.0, 0.0]
         for k in range(3):
             setting = (r + k) % 3
-            got[setting] = timed(setting)
+            got[setting] = in_setting(setting)
         for k in range(3):
             ms[k].append(got[k])
         eff.append((1 / got[2]) / (1 / got[0] + 1 / got[1]))
@@ -109,40 +105,14 @@ def run(skip, batch, rounds):
                           efficiency=statistics.median(eff))), flush=True)
 
 for skip in (True, False):
-    run(skip, BATCH, ROUNDS)
+    run(skip, COUNT)
 '''
 
 
-def strata_pairs(binary, pairs):
-    env = dict(os.environ, STRATA_BENCH_ITERS=str(pairs))
-    out = subprocess.run([binary, "--benchmark_filter=^scaling_train/", "--benchmark_format=json"], env=env,
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"scaling_pairs: {binary} failed with exit code {out.returncode}:\n{out.stderr}")
-    rows = {}
-    for b in json.loads(out.stdout)["benchmarks"]:
-        net = re.match(r"scaling_train/(\w+)/", b["name"]).group(1)
-        rows[net] = dict(ms_1t=b["ms_1t"], ms_2t=b["ms_2t"], x2=b["x2"])
-    return rows
-
-
-def torch_pairs(python, peer, pairs):
-    env = dict(os.environ)
-    env.pop("OMP_NUM_THREADS", None)
-    out = subprocess.run([python, "-c", TORCH_PAIRS, os.path.dirname(os.path.abspath(peer)), "64", str(pairs)],
-                         env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"scaling_pairs: the PyTorch run failed with exit code {out.returncode}:\n{out.stderr}")
-    rows = {}
-    for line in out.stdout.splitlines():
-        r = json.loads(line)
-        rows[r["net"]] = r
-    return rows
-
-
-def strata_cores(binary, rounds):
-    env = dict(os.environ, STRATA_BENCH_ITERS=str(rounds))
-    out = subprocess.run([binary, "--benchmark_filter=^cores_train/", "--benchmark_format=json"], env=env,
+def strata_rows(binary, case, count):
+    """model_bench's `case` cases (STRATA_BENCH_ITERS=count) as {net: the benchmark's JSON record}."""
+    env = dict(os.environ, STRATA_BENCH_ITERS=str(count))
+    out = subprocess.run([binary, f"--benchmark_filter=^{case}/", "--benchmark_format=json"], env=env,
                          capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"scaling_pairs: {binary} failed with exit code {out.returncode}:\n{out.stderr}")
@@ -150,16 +120,15 @@ def strata_cores(binary, rounds):
     for b in json.loads(out.stdout)["benchmarks"]:
         if "error_message" in b:
             sys.exit(f"scaling_pairs: {b['name']}: {b['error_message']}")
-        net = re.match(r"cores_train/(\w+)/", b["name"]).group(1)
-        per_cpu = sorted(k for k in b if k.startswith("ms_cpu"))
-        rows[net] = dict(ms_a=b[per_cpu[0]], ms_b=b[per_cpu[1]], ms_2t=b["ms_2t"], efficiency=b["efficiency"])
+        rows[re.match(case + r"/(\w+)/", b["name"]).group(1)] = b
     return rows
 
 
-def torch_cores(python, peer, rounds):
+def torch_rows(python, script, peer, count):
+    """The peer driver `script` (TORCH_PAIRS or TORCH_CORES) on batch 64 as {net: its JSON line}."""
     env = dict(os.environ)
     env.pop("OMP_NUM_THREADS", None)
-    out = subprocess.run([python, "-c", TORCH_CORES, os.path.dirname(os.path.abspath(peer)), "64", str(rounds)],
+    out = subprocess.run([python, "-c", script, os.path.dirname(os.path.abspath(peer)), "64", str(count)],
                          env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"scaling_pairs: the PyTorch run failed with exit code {out.returncode}:\n{out.stderr}")
@@ -189,10 +158,12 @@ def main():
               "| PyTorch 1 thread, CPU A / B (ms) | PyTorch 2 threads (ms) | PyTorch efficiency |")
         print("|---:|---|---:|---:|---:|---:|---:|---:|")
         for r in range(1, args.rounds + 1):
-            s = strata_cores(args.strata_bin, args.pairs)
-            t = torch_cores(args.torch_python, args.peer, args.pairs)
+            s = strata_rows(args.strata_bin, "cores_train", args.pairs)
+            t = torch_rows(args.torch_python, TORCH_CORES, args.peer, args.pairs)
             for net in ("resnet18", "plain18"):
                 a, b = s[net], t[net]
+                per_cpu = sorted(k for k in a if k.startswith("ms_cpu"))
+                a = dict(a, ms_a=a[per_cpu[0]], ms_b=a[per_cpu[1]])
                 print(f"| {r} | {net} | {a['ms_a']:.1f} / {a['ms_b']:.1f} | {a['ms_2t']:.1f} | {a['efficiency']:.2f} "
                       f"| {b['ms_a']:.1f} / {b['ms_b']:.1f} | {b['ms_2t']:.1f} | {b['efficiency']:.2f} |", flush=True)
         return
@@ -200,8 +171,8 @@ def main():
           "| PyTorch 2 threads (ms) | PyTorch x2 |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for r in range(1, args.rounds + 1):
-        s = strata_pairs(args.strata_bin, args.pairs)
-        t = torch_pairs(args.torch_python, args.peer, args.pairs)
+        s = strata_rows(args.strata_bin, "scaling_train", args.pairs)
+        t = torch_rows(args.torch_python, TORCH_PAIRS, args.peer, args.pairs)
         for net in ("resnet18", "plain18"):
             a, b = s[net], t[net]
             print(f"| {r} | {net} | {a['ms_1t']:.1f} | {a['ms_2t']:.1f} | {a['x2']:.2f} | {b['ms_1t']:.1f} "
