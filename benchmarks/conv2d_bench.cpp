@@ -1,6 +1,7 @@
 // conv2d throughput at the shapes of a ResNet-18 on 1x28x28 inputs (batch 64, float): the 7x7 stride-2 stem
 // on 28x28, then the 3x3 convolutions of each stage after the 3/2/1 max pool (7x7 -> 4x4 -> 2x2 -> 1x1) and the
-// 1x1 stride-2 projections. Reports GFLOP/s counting 2*N*Cout*Ho*Wo*Cin*k*k per forward and three times that
+// 1x1 stride-2 projections; and the 3x3 convolutions of the thin CIFAR-style nets (16 and 32 channels on
+// 28x28 and 14x14). Reports GFLOP/s counting 2*N*Cout*Ho*Wo*Cin*k*k per forward and three times that
 // for forward + backward (input, weight and no-bias gradients). Threads: set OMP_NUM_THREADS.
 
 #include <benchmark/benchmark.h>
@@ -32,6 +33,10 @@ const ConvShape shapes[] = {
     {"proj_64to128_k1s2_7x7", 64, 128, 7, 1, 2, 0},
     {"proj_128to256_k1s2_4x4", 128, 256, 4, 1, 2, 0},
     {"proj_256to512_k1s2_2x2", 256, 512, 2, 1, 2, 0},
+    // the thin CIFAR-style nets (resnet20 .. plain110) on 28x28: 16, 32 and 64 channels on 28x28, 14x14, 7x7
+    {"thin1_16to16_k3s1p1_28x28", 16, 16, 28, 3, 1, 1},
+    {"thin2_16to32_k3s2p1_28x28", 16, 32, 28, 3, 2, 1},
+    {"thin2_32to32_k3s1p1_14x14", 32, 32, 14, 3, 1, 1},
 };
 
 /// Random parameters standing in for the input and weight (Parameters: no copy per step, and backward

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -64,9 +65,15 @@ struct NaiveConv {
 template <class T>
 struct ConvRun {
     Tensor<T> y, dx, dw, db;
+    /// `poison`: the tape's arena first holds NaN, so scratch read before it is written shows in the results.
     ConvRun(const Tensor<double>& x, const Tensor<double>& w, const Tensor<double>* b, Conv2dParams p,
-            const Tensor<double>& dy) {
+            const Tensor<double>& dy, bool poison = false) {
         Tape tape;
+        if (poison) {
+            const index_t n = 8 * (x.numel() + dy.numel() + w.numel()) + (index_t{1} << 16);
+            std::fill_n(tape.buffer<double>(n), n, std::numeric_limits<double>::quiet_NaN());
+            tape.rewind();
+        }
         const Tensor<T> xt = x.cast<T>(), wt = w.cast<T>(), dyt = dy.cast<T>();
         Tensor<T> bt = b ? b->cast<T>() : Tensor<T>();
         Var<T> xv = tape.variable(xt), wv = tape.variable(wt);
@@ -200,6 +207,52 @@ TEST_CASE("conv2d matches a direct convolution, forward and backward, on every I
             CHECK(test::max_rel_diff(single.y, ref.y) < 1e-5);
             CHECK(test::max_rel_diff(single.dx, ref.dx) < 1e-5);
             CHECK(test::max_rel_diff(single.dw, ref.dw) < 1e-5);
+        }
+    }
+}
+
+TEST_CASE("conv2d's direct 3x3 path matches the reference on every ISA and thread count", "[ops][conv2d][isa]") {
+    // 3x3, stride 1, padding 1, maps at least detail::conv_direct_min_width wide: the forward and the input
+    // gradient read the padded images in place on the row grid, the weight gradient sums dot products of rows.
+    // Output channels that fill no whole register tile (5, 13), grids that end inside a tile (8x8: 80 positions,
+    // 11x17: 209), one input channel (a net's stem), and samples large enough that the weight gradient goes
+    // one sample per chunk (24 channels on 30x30). The arena is poisoned first: the padded images' tails, read for
+    // the dropped columns, must be zeros, not what the memory held.
+    struct Case {
+        Shape x;
+        index_t cout;
+    };
+    const Case cases[] = {{{4, 3, 8, 8}, 5}, {{3, 5, 11, 17}, 13}, {{5, 1, 9, 12}, 16}, {{6, 24, 30, 30}, 8}};
+    std::uint64_t seed = 700;
+    for (const Case& k : cases) {
+        REQUIRE(k.x[3] >= detail::conv_direct_min_width);
+        const Shape ws{k.cout, k.x[1], 3, 3};
+        const Tensor<double> x = random_tensor(k.x, ++seed), w = random_tensor(ws, ++seed);
+        const Tensor<double> b = random_tensor({k.cout}, ++seed);
+        const Tensor<double> dy = random_tensor({k.x[0], k.cout, k.x[2], k.x[3]}, ++seed);
+        const NaiveConv ref(x, w, &b, 1, 1, &dy);
+        for (const Isa isa : test::available_isas()) {
+            const test::IsaScope scope(isa);
+            for (const int threads : {1, 2}) {
+                INFO("input " << k.x << ", " << k.cout << " output channels, isa " << isa_name(isa) << ", threads "
+                              << threads);
+#ifdef _OPENMP
+                const int saved = omp_get_max_threads();
+                omp_set_num_threads(threads);
+#endif
+                const ConvRun<double> got(x, w, &b, {1, 1}, dy, true);
+                const ConvRun<float> single(x, w, &b, {1, 1}, dy, true);
+#ifdef _OPENMP
+                omp_set_num_threads(saved);
+#endif
+                CHECK(test::max_rel_diff(got.y, ref.y) < 1e-12);
+                CHECK(test::max_rel_diff(got.dx, ref.dx) < 1e-12);
+                CHECK(test::max_rel_diff(got.dw, ref.dw) < 1e-12);
+                CHECK(test::max_rel_diff(got.db, ref.db) < 1e-12);
+                CHECK(test::max_rel_diff(single.y, ref.y) < 1e-5);
+                CHECK(test::max_rel_diff(single.dx, ref.dx) < 1e-5);
+                CHECK(test::max_rel_diff(single.dw, ref.dw) < 1e-5);
+            }
         }
     }
 }

@@ -133,6 +133,7 @@ struct Simd<double> {
 };
 
 #include "strata/ops/detail/gemm_kernel_body.inl"
+#include "strata/ops/detail/conv_direct_body.inl"
 
 }  // namespace strata::detail::avx2
 
