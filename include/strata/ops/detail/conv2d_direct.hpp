@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "strata/autograd/tape.hpp"
 #include "strata/core/cpu_features.hpp"
@@ -62,62 +63,73 @@ inline bool conv_direct_applies(const Window2d& g) {
     return static_cast<double>(grid.image) < 2147483647.0;
 }
 
-/// `image` [C, H, W] zero-padded by 1 into `padded` (grid.image elements: the planes, then zeros read past them).
-/// Plain loops over whole rows (vectorised when called through run_for_active_isa).
+/// dst[0, n) = src[0, n) for n >= 8 in blocks of 8 (the last one overlapping the one before): rows of 8-28
+/// elements without the scalar tail a loop leaves (on 14-wide rows all of it). Fixed-size memcpy compiles to
+/// vector moves.
+template <class T>
+inline void conv_direct_copy_row(const T* src, T* dst, index_t n) {
+    constexpr index_t B = 8;
+    index_t i = 0;
+    for (; i + B <= n; i += B) std::memcpy(dst + i, src + i, B * sizeof(T));
+    if (i < n) std::memcpy(dst + n - B, src + n - B, B * sizeof(T));
+}
+
+/// `image` [C, H, W] (W >= 8) zero-padded by 1 into `padded` (grid.image elements: the planes, then zeros read
+/// past them).
 template <class T>
 void conv_direct_pad(const T* image, index_t channels, index_t h, index_t w, const ConvRowGrid& grid, T* padded) {
     const index_t pw = grid.plane_w;
     for (index_t c = 0; c < channels; ++c) {
         T* plane = padded + c * grid.plane;
-        for (index_t q = 0; q < pw; ++q) plane[q] = T(0);
+        std::fill_n(plane, pw + 1, T(0));  // the top row and the first row's left pad
         for (index_t r = 0; r < h; ++r) {
             T* row = plane + (r + 1) * pw;
-            const T* src = image + (c * h + r) * w;
-            row[0] = T(0);
-            for (index_t q = 0; q < w; ++q) row[q + 1] = src[q];
+            conv_direct_copy_row(image + (c * h + r) * w, row + 1, w);
             row[w + 1] = T(0);
+            row[pw] = T(0);  // the next row's left pad (the bottom row's first element after the last)
         }
-        for (index_t q = 0; q < pw; ++q) plane[(h + 1) * pw + q] = T(0);
+        std::fill_n(plane + (h + 1) * pw, pw, T(0));
     }
-    for (index_t q = channels * grid.plane; q < grid.image; ++q) padded[q] = T(0);
+    std::fill(padded + channels * grid.plane, padded + grid.image, T(0));
 }
 
-/// A sample's output gradient `dy` [cout, ho, wo] on the row grid `d` [cout, grid.cols]: each row followed by
-/// zeros in the dropped columns, zeros after the last row.
+/// A sample's output gradient `dy` [cout, ho, wo] (wo >= 8) on the row grid `d` [cout, grid.cols]: each row
+/// followed by zeros in the dropped columns, zeros after the last row.
 template <class T>
 void conv_direct_grid(const T* dy, index_t cout, index_t ho, index_t wo, const ConvRowGrid& grid, T* d) {
     const index_t pw = grid.plane_w;
     for (index_t co = 0; co < cout; ++co) {
         T* out = d + co * grid.cols;
         for (index_t r = 0; r < ho; ++r) {
-            const T* src = dy + (co * ho + r) * wo;
             T* row = out + r * pw;
-            for (index_t q = 0; q < wo; ++q) row[q] = src[q];
-            for (index_t q = wo; q < pw; ++q) row[q] = T(0);
+            conv_direct_copy_row(dy + (co * ho + r) * wo, row, wo);
+            row[wo] = T(0);
+            row[wo + 1] = T(0);
         }
-        for (index_t q = ho * pw; q < grid.cols; ++q) out[q] = T(0);
+        std::fill(out + ho * pw, out + grid.cols, T(0));
     }
 }
 
 /// Finishes one sample's GEMM result `y` [cout, grid.cols] (on the row grid) through the epilogue `e` into the
-/// NCHW output at `out` + offset (`residual` and `raw` of `e` offset alike).
+/// NCHW output at `out` + offset (`residual` and `raw` of `e` offset alike): each channel's rows copied together
+/// (into `tmp`, ho * wo elements, when accumulating), then the epilogue over the whole channel.
 template <class T>
 void conv_finish_grid(const T* y, const ConvRowGrid& grid, index_t cout, index_t ho, index_t wo,
-                      const ConvEpilogue<T>& e, index_t offset, T* out) {
+                      const ConvEpilogue<T>& e, index_t offset, T* out, T* tmp) {
     const index_t P = ho * wo;
-    for (index_t co = 0; co < cout; ++co)
-        for (index_t h = 0; h < ho; ++h) {
-            const T* acc = y + co * grid.cols + h * grid.plane_w;
-            const index_t at = offset + co * P + h * wo;
-            if (e.accumulate) {
-                T* dst = out + at;
-                for (index_t q = 0; q < wo; ++q) dst[q] += acc[q];
-                continue;
-            }
-            if (e.raw) std::copy_n(acc, wo, e.raw + at);
-            conv_epilogue_row(acc, wo, e.scale ? e.scale[co] : T(1), e.shift ? e.shift[co] : T(0),
-                              e.residual ? e.residual + at : nullptr, e.relu, out + at);
+    for (index_t co = 0; co < cout; ++co) {
+        const T* acc = y + co * grid.cols;
+        T* dst = out + offset + co * P;
+        T* compact = e.accumulate ? tmp : dst;
+        for (index_t h = 0; h < ho; ++h) conv_direct_copy_row(acc + h * grid.plane_w, compact + h * wo, wo);
+        if (e.accumulate) {
+            simd_loop(P, [dst, compact](index_t q) { dst[q] += compact[q]; });
+            continue;
         }
+        if (e.raw) std::copy_n(dst, P, e.raw + offset + co * P);
+        conv_epilogue_row(dst, P, e.scale ? e.scale[co] : T(1), e.shift ? e.shift[co] : T(0),
+                          e.residual ? e.residual + offset + co * P : nullptr, e.relu, dst);
+    }
 }
 
 /// The forward of a 3x3 stride-1 padding-1 convolution of `x` [N, Cin, H, W] into `py` [N, Cout, H, W] through
@@ -132,11 +144,14 @@ void conv2d_forward_direct(Tape& tape, const T* px, index_t N, const PackedA<T>&
     const ConvRowGrid grid(g, DirectLanes<T>(isa).nr);
     const index_t Cout = a.m, K = a.k, P = g.col_cols(), image = g.channels * g.height * g.width;
     const index_t pad_stride = conv_scratch_stride<T>(grid.image), y_stride = conv_scratch_stride<T>(Cout * grid.cols);
-    T* scratch = tape.buffer<T>(threads * (pad_stride + y_stride));
+    const index_t tmp_stride = e.accumulate ? conv_scratch_stride<T>(P) : 0;
+    const index_t per_thread = pad_stride + y_stride + tmp_stride;
+    T* scratch = tape.buffer<T>(threads * per_thread);
     const index_t mc = blocking.blocks().mc, kc = blocking.blocks().kc;
     parallel_for(N, threads, threads > 1, [&](index_t n) {
-        T* padded = scratch + thread_index() * (pad_stride + y_stride);
+        T* padded = scratch + thread_index() * per_thread;
         T* y = padded + pad_stride;
+        T* tmp = y + y_stride;
         run_for_active_isa([&] { conv_direct_pad(px + n * image, g.channels, g.height, g.width, grid, padded); });
 #if STRATA_X86_KERNELS
         if (isa == Isa::avx512) avx512::gemm_shifted(Cout, grid.cols, K, a.data, padded, row_off, y, grid.cols, mc, kc);
@@ -144,7 +159,7 @@ void conv2d_forward_direct(Tape& tape, const T* px, index_t N, const PackedA<T>&
 #else
         (void)mc, (void)kc, (void)row_off;
 #endif
-        run_for_active_isa([&] { conv_finish_grid(y, grid, Cout, g.out_h, g.out_w, e, n * Cout * P, py); });
+        run_for_active_isa([&] { conv_finish_grid(y, grid, Cout, g.out_h, g.out_w, e, n * Cout * P, py, tmp); });
     });
 }
 
