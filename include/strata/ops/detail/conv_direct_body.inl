@@ -75,29 +75,27 @@ STRATA_KERNEL_TARGET void gemm_shifted(index_t m, index_t n, index_t k, const T*
     }
 }
 
-/// Output channels per register tile of conv_weight_grad_taps: 3 x 9 accumulators of the 32 AVX-512 registers,
-/// 1 x 9 of AVX2's 16.
+/// Output channels per register tile of conv_weight_grad_taps: 3 x 9 accumulators of the 32 AVX-512 registers;
+/// on AVX2's 16, 2 x 5 and then 2 x 4 (one tap vector loaded per 2 FMAs: 1 x 9 loaded one per FMA and ran at
+/// half the speed of the forward's kernel).
 template <class T>
-inline constexpr int weight_grad_rows = sizeof(typename Simd<T>::vec) == 64 ? 3 : 1;
+inline constexpr int weight_grad_rows = sizeof(typename Simd<T>::vec) == 64 ? 3 : 2;
 
-/// dw[i * ldw + t] += sum over the samples s < count and q < n of dy[s * dy_stride + i * ld_dy + q] *
-/// x[s * x_stride + tap_off[t] + q], for the rows i < rows (<= weight_grad_rows) and the 9 taps t; n is a
-/// multiple of the vector width. The weight gradient of a 3x3 convolution for one input channel (x its padded
-/// plane) and a few output channels, over a chunk of samples (dy on the row grid, zero in the wasted columns).
-template <class T>
-STRATA_KERNEL_TARGET void conv_weight_grad_taps(index_t count, index_t n, const T* dy, index_t ld_dy,
+/// conv_weight_grad_taps for the taps [T0, T0 + TN) and R rows of accumulators (rows <= R used).
+template <class T, int R, int T0, int TN>
+STRATA_KERNEL_TARGET void conv_weight_grad_tile(index_t count, index_t n, const T* dy, index_t ld_dy,
                                                 index_t dy_stride, index_t rows, const T* x, index_t x_stride,
                                                 const std::int32_t* tap_off, T* dw, index_t ldw) {
     using S = Simd<T>;
     using V = typename S::vec;
-    constexpr int R = weight_grad_rows<T>, W = S::width;
-    V acc[R][9];
+    constexpr int W = S::width;
+    V acc[R][TN];
 #pragma GCC unroll 4
     for (int i = 0; i < R; ++i)
 #pragma GCC unroll 9
-        for (int t = 0; t < 9; ++t) acc[i][t] = S::zero();
-    std::int32_t off[9];
-    for (int t = 0; t < 9; ++t) off[t] = tap_off[t];
+        for (int t = 0; t < TN; ++t) acc[i][t] = S::zero();
+    std::int32_t off[TN];
+    for (int t = 0; t < TN; ++t) off[t] = tap_off[T0 + t];
     for (index_t s = 0; s < count; ++s) {
         const T* xs = x + s * x_stride;
         const T* ds = dy + s * dy_stride;
@@ -106,7 +104,7 @@ STRATA_KERNEL_TARGET void conv_weight_grad_taps(index_t count, index_t n, const 
 #pragma GCC unroll 4
             for (int i = 0; i < R; ++i) d[i] = S::loadu(ds + (i < rows ? i : 0) * ld_dy + q);
 #pragma GCC unroll 9
-            for (int t = 0; t < 9; ++t) {
+            for (int t = 0; t < TN; ++t) {
                 V xv = S::loadu(xs + off[t] + q);
 #if defined(__GNUC__)
                 // Keep the tap's vector in a register: GCC otherwise folds its load into each of the R FMAs,
@@ -120,10 +118,27 @@ STRATA_KERNEL_TARGET void conv_weight_grad_taps(index_t count, index_t n, const 
     }
     alignas(64) T lanes[W];
     for (index_t i = 0; i < rows; ++i)
-        for (int t = 0; t < 9; ++t) {
+        for (int t = 0; t < TN; ++t) {
             S::store(lanes, acc[i][t]);
             T sum = T(0);
             for (int l = 0; l < W; ++l) sum += lanes[l];
-            dw[i * ldw + t] += sum;
+            dw[i * ldw + T0 + t] += sum;
         }
+}
+
+/// dw[i * ldw + t] += sum over the samples s < count and q < n of dy[s * dy_stride + i * ld_dy + q] *
+/// x[s * x_stride + tap_off[t] + q], for the rows i < rows (<= weight_grad_rows) and the 9 taps t; n is a
+/// multiple of the vector width. The weight gradient of a 3x3 convolution for one input channel (x its padded
+/// plane) and a few output channels, over a chunk of samples (dy on the row grid, zero in the wasted columns).
+template <class T>
+STRATA_KERNEL_TARGET void conv_weight_grad_taps(index_t count, index_t n, const T* dy, index_t ld_dy,
+                                                index_t dy_stride, index_t rows, const T* x, index_t x_stride,
+                                                const std::int32_t* tap_off, T* dw, index_t ldw) {
+    constexpr int R = weight_grad_rows<T>;
+    if constexpr (sizeof(typename Simd<T>::vec) == 64) {
+        conv_weight_grad_tile<T, R, 0, 9>(count, n, dy, ld_dy, dy_stride, rows, x, x_stride, tap_off, dw, ldw);
+    } else {
+        conv_weight_grad_tile<T, R, 0, 5>(count, n, dy, ld_dy, dy_stride, rows, x, x_stride, tap_off, dw, ldw);
+        conv_weight_grad_tile<T, R, 5, 4>(count, n, dy, ld_dy, dy_stride, rows, x, x_stride, tap_off, dw, ldw);
+    }
 }
