@@ -11,8 +11,9 @@ deviation; no augmentation; evaluation on the test split after every epoch.
 Other nets (--model): resnet34 and plain34 (blocks [3, 4, 6, 3], same recipe as ResNet-18: train_mnist's
 resnet-basic), and the CIFAR-style plain nets plainN, N = 6n + 2 (3x3/1 stem conv of 16 channels + BN + ReLU, three
 stages of n basic blocks without shortcuts, widths 16, 32, 64, strides 1, 2, 2; train_mnist's cifar-plain recipe,
-which is the same as resnet-basic's). The CIFAR-style residual nets are not here: their recipe adds a warm-up and
-their shortcuts zero-pad (option A).
+which is the same as resnet-basic's), and their residual twins resnetN (shortcuts that subsample and zero-pad the
+channels, option A; train_mnist's cifar-resnet recipe: a linear warm-up of 20 iterations from 0.1 x lr, then the
+cosine annealing over the remaining iterations).
 
 The IDX files (raw or .gz) are read directly with gzip + numpy. Needs PyTorch (Debian: python3-torch, run with
 /usr/bin/python3). Prints one line per epoch (and, with --json, a JSON line like train_mnist's --metrics).
@@ -27,6 +28,7 @@ import math
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -68,22 +70,30 @@ def load_split(directory, prefix):
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride, skip):
+    """skip=False: no shortcut (the plain twin); zero_pad: the identity subsampled and zero-padded in channels
+    where the shape changes (He et al.'s option A, strata's Shortcut::zero_pad), else a 1x1 projection."""
+
+    def __init__(self, cin, cout, stride, skip, zero_pad=False):
         super().__init__()
         self.skip = skip
+        self.stride, self.extra = stride, cout - cin
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
         self.proj = None
-        if skip and (stride != 1 or cin != cout):
+        if skip and not zero_pad and (stride != 1 or cin != cout):
             self.proj = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
 
     def forward(self, x):
         y = F.relu(self.bn1(self.conv1(x)))
         y = self.bn2(self.conv2(y))
         if self.skip:
-            y = y + (x if self.proj is None else self.proj(x))
+            if self.proj is not None:
+                x = self.proj(x)
+            elif self.stride != 1 or self.extra:
+                x = F.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, 0, self.extra))
+            y = y + x
         return F.relu(y)
 
 
@@ -91,7 +101,7 @@ class ResNet(nn.Module):
     """A net of basic blocks on 1-channel images: ImageNet-style (7x7/2 stem + max-pool, widths 64-512) with
     `blocks` per stage, or CIFAR-style (`cifar`: 3x3/1 stem, widths 16, 32, 64); skip=False is the plain twin."""
 
-    def __init__(self, blocks, skip=True, cifar=False, classes=10):
+    def __init__(self, blocks, skip=True, cifar=False, classes=10, zero_pad=False):
         super().__init__()
         widths = [16, 32, 64] if cifar else [64, 128, 256, 512]
         if cifar:
@@ -102,7 +112,7 @@ class ResNet(nn.Module):
         layers, cin = [], widths[0]
         for s, (cout, count) in enumerate(zip(widths, blocks)):
             for b in range(count):
-                layers.append(BasicBlock(cin, cout, 2 if s > 0 and b == 0 else 1, skip))
+                layers.append(BasicBlock(cin, cout, 2 if s > 0 and b == 0 else 1, skip, zero_pad))
                 cin = cout
         self.blocks = nn.Sequential(*layers)
         self.fc = nn.Linear(widths[-1], classes)
@@ -125,11 +135,12 @@ def make_model(name):
     if name in imagenet:
         blocks, skip = imagenet[name]
         return ResNet(blocks, skip)
-    if name.startswith("plain") and name[5:].isdigit():
-        depth = int(name[5:])
-        if depth >= 8 and (depth - 2) % 6 == 0:
-            n = (depth - 2) // 6
-            return ResNet([n, n, n], skip=False, cifar=True)
+    for prefix, skip in (("plain", False), ("resnet", True)):  # CIFAR-style 6n+2, residual with option A
+        if name.startswith(prefix) and name[len(prefix):].isdigit():
+            depth = int(name[len(prefix):])
+            if depth >= 8 and (depth - 2) % 6 == 0:
+                n = (depth - 2) // 6
+                return ResNet([n, n, n], skip=skip, cifar=True, zero_pad=True)
     return None
 
 
@@ -149,7 +160,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--model", default="resnet18",
-                   help="resnet18, plain18, resnet34, plain34, or plainN (N = 6n + 2: plain20, ..., plain110)")
+                   help="resnet18, plain18, resnet34, plain34, plainN or resnetN (N = 6n + 2: 20, ..., 110)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--eval-batch-size", type=int, default=500)
@@ -179,7 +190,7 @@ def main():
 
     model = make_model(args.model)
     if model is None:
-        p.error(f"--model: unknown net '{args.model}' (resnet18, plain18, resnet34, plain34, plainN with N = 6n + 2)")
+        p.error(f"--model: unknown net '{args.model}' (resnet18, plain18, resnet34, plain34, plainN and resnetN with N = 6n + 2)")
     decay = [q for q in model.parameters() if q.ndim >= 2]
     no_decay = [q for q in model.parameters() if q.ndim < 2]
     opt = torch.optim.SGD([{"params": decay, "weight_decay": args.weight_decay},
@@ -187,7 +198,16 @@ def main():
     n = len(y_train)
     drop_last = n % args.batch_size == 1  # as train_mnist: batch norm cannot train on one sample
     steps_per_epoch = n // args.batch_size if drop_last else math.ceil(n / args.batch_size)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs * steps_per_epoch)
+    total = args.epochs * steps_per_epoch
+    warmup = 20 if args.model.startswith("resnet") and args.model not in ("resnet18", "resnet34") else 0
+    if warmup > 0:  # train_mnist's cifar-resnet recipe: --warmup 20 --warmup-start 0.1
+        warnings.filterwarnings("ignore", message="The epoch parameter")  # SequentialLR's own call, torch 1.13
+        schedule = torch.optim.lr_scheduler.SequentialLR(
+            opt, [torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, end_factor=1.0, total_iters=warmup),
+                  torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, total - warmup))],
+            milestones=[warmup])
+    else:
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
     print(f"torch {torch.__version__}: {args.model} on {args.data}: {n} training / {len(y_test)} test images, "
           f"{steps_per_epoch} steps per epoch, {torch.get_num_threads()} threads", flush=True)
 
