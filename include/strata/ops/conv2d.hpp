@@ -3,7 +3,9 @@
 /// conv2d(x, weight, bias, {stride, padding}): 2-D cross-correlation over NCHW batches like
 /// torch.nn.functional.conv2d (no dilation, no groups), as a GEMM of the weights with the unfolded input,
 /// parallel over the batch. On strata's packed kernels (AVX-512, AVX2) the GEMM reads the unfolded input
-/// straight from the padded images (an implicit GEMM); on the generic kernels it is unfolded by im2col first.
+/// straight from the padded images (an implicit GEMM), and a 3x3 stride-1 padding-1 convolution on maps 8 or more
+/// wide runs direct (conv2d_direct.hpp: no unfolding and no packing of the images at all); on the generic kernels
+/// the input is unfolded by im2col first.
 
 #include <algorithm>
 #include <cstdint>
