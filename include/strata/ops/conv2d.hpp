@@ -354,8 +354,7 @@ void conv2d_input_grad_transposed(Tape& tape, const T* dy, const ConvForward<T>&
 template <class T>
 void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const ConvForward<T>& f) {
     const bool wants_dw = weight.requires_grad();
-    const bool direct_dw = wants_dw && active_isa() != Isa::generic && f.unfold.all_taps() &&
-                           conv_direct_applies(f.unfold.g);
+    const bool direct_dw = wants_dw && f.unfold.all_taps() && conv_direct_applies(f.unfold.g);
     const bool need_dw = wants_dw && !direct_dw;  // by a GEMM with the column matrix
     const bool transposed_dx = x.requires_grad() && conv_transposed_input_grad(f);
     const bool need_dx = x.requires_grad() && !transposed_dx;  // by the column matrix and col2im
