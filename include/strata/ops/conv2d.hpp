@@ -202,7 +202,7 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
     const index_t image_stride = padded ? unfold.padded_size() : image;
     const bool implicit = blocking.isa() != Isa::generic && plan.group * image_stride < (index_t{1} << 31);
     // 3x3 stride-1 convolutions on maps 8 or more wide: direct, reading the padded images in place.
-    const bool direct = implicit && unfold.all_taps() && conv_direct_applies(g);
+    const bool direct = implicit && conv_direct_applies(g);
     // Tap classes only when nothing is recorded (inference): there the per-class weights are packed once into
     // the cache. Training would pack them every step, and a ResNet-18 batch-64 step on 1 thread measured 3% slower
     // with them (convolution forwards 26.4 -> 27.7 ms, backwards with their transposed input gradients 53.4 -> 55.4).
@@ -262,13 +262,12 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
         }
         if (a.data == nullptr) a = pack_weights(tape.buffer<T>(packed_size));
         std::int32_t* row_off = tape.buffer<std::int32_t>(K);
+        conv_row_offsets(unfold, row_off);  // the padded plane is the direct path's too
         if (direct) {
-            conv_row_offsets(unfold, row_off);  // the padded plane is the direct path's too
             conv2d_forward_direct(tape, px, N, a, g, row_off, blocking, plan.threads, e, py);
             return result;
         }
         std::int32_t* col_off = tape.buffer<std::int32_t>(plan.group * P);
-        conv_row_offsets(unfold, row_off);
         conv_col_offsets(unfold, plan.group, image_stride, col_off);
         const index_t pad_stride = padded ? conv_scratch_stride<T>(plan.group * image_stride) : 0;
         const index_t per_thread = pad_stride + y_stride + blocking.scratch_size();
@@ -354,7 +353,7 @@ void conv2d_input_grad_transposed(Tape& tape, const T* dy, const ConvForward<T>&
 template <class T>
 void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const ConvForward<T>& f) {
     const bool wants_dw = weight.requires_grad();
-    const bool direct_dw = wants_dw && f.unfold.all_taps() && conv_direct_applies(f.unfold.g);
+    const bool direct_dw = wants_dw && conv_direct_applies(f.unfold.g);
     const bool need_dw = wants_dw && !direct_dw;  // by a GEMM with the column matrix
     const bool transposed_dx = x.requires_grad() && conv_transposed_input_grad(f);
     const bool need_dx = x.requires_grad() && !transposed_dx;  // by the column matrix and col2im

@@ -54,10 +54,12 @@ struct ConvRowGrid {
 };
 
 /// Whether conv2d runs `g` direct: strata's packed kernels, a 3x3 kernel at stride 1 with padding 1, outputs
-/// at least conv_direct_min_width wide, and every offset within 32 bits.
+/// at least conv_direct_min_width wide, at least 2 rows (so every tap reads the image somewhere: the weight
+/// matrix is the whole weight), and every offset within 32 bits.
 inline bool conv_direct_applies(const Window2d& g) {
     if (active_isa() == Isa::generic) return false;
-    if (g.stride != 1 || g.kernel_h != 3 || g.kernel_w != 3 || g.padding != 1 || g.out_w < conv_direct_min_width)
+    if (g.stride != 1 || g.kernel_h != 3 || g.kernel_w != 3 || g.padding != 1 || g.out_w < conv_direct_min_width ||
+        g.height < 2)
         return false;
     const ConvRowGrid grid(g, 64);
     return static_cast<double>(grid.image) < 2147483647.0;
