@@ -2,10 +2,13 @@
 // on 28x28, then the 3x3 convolutions of each stage after the 3/2/1 max pool (7x7 -> 4x4 -> 2x2 -> 1x1) and the
 // 1x1 stride-2 projections; and the 3x3 convolutions of the thin CIFAR-style nets (16 and 32 channels on
 // 28x28 and 14x14). Reports GFLOP/s counting 2*N*Cout*Ho*Wo*Cin*k*k per forward and three times that
-// for forward + backward (input, weight and no-bias gradients). Threads: set OMP_NUM_THREADS.
+// for forward + backward (input, weight and no-bias gradients). Threads: set OMP_NUM_THREADS; the batch: set
+// STRATA_BENCH_BATCH (default 64), e.g. 32 on 1 thread to compare with each thread's half of a batch of 64.
 
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "strata/ops/conv2d.hpp"
@@ -19,7 +22,18 @@ struct ConvShape {
     index_t cin, cout, size, kernel, stride, padding;
 };
 
-constexpr index_t batch = 64;
+/// The batch: STRATA_BENCH_BATCH when set to a positive count, else 64.
+const index_t batch = [] {
+    const char* text = std::getenv("STRATA_BENCH_BATCH");
+    if (text == nullptr) return index_t{64};
+    char* end = nullptr;
+    const long value = std::strtol(text, &end, 10);
+    if (end == text || *end != '\0' || value < 1) {
+        std::fprintf(stderr, "conv2d_bench: STRATA_BENCH_BATCH must be a positive count, got '%s'\n", text);
+        std::exit(2);
+    }
+    return static_cast<index_t>(value);
+}();
 
 const ConvShape shapes[] = {
     {"stem_1to64_k7s2p3_28x28", 1, 64, 28, 7, 2, 3},

@@ -10,6 +10,7 @@
 #include "strata/ops/add.hpp"
 #include "strata/ops/max_pool2d.hpp"
 #include "support/fixture.hpp"
+#include "support/isa_scope.hpp"
 
 using namespace strata;
 using strata::test::random_tensor;
@@ -127,25 +128,33 @@ TEST_CASE("max_pool2d rejects bad shapes and arguments with clear messages", "[o
 }
 
 TEST_CASE("max_pool2d's inference path (no gradient) equals the indexed path", "[ops][max_pool2d]") {
-    Tensor<float> x = random_tensor({3, 4, 11, 9}, 21).cast<float>();
-    x[5] = std::numeric_limits<float>::quiet_NaN();   // a NaN in the first row of the first plane
-    x[11 * 9 + 40] = -std::numeric_limits<float>::infinity();
-    for (index_t i = 200; i < 260; ++i) x[i] = 0.0f;   // ties
-    for (index_t k : {1, 2, 3, 4})
-        for (index_t s : {1, 2, 3})
-            for (index_t p = 0; p <= k / 2; ++p) {
-                Tape tape;
-                const Var<float> fast = max_pool2d(tape.constant(x), k, s, p);
-                const Var<float> indexed = max_pool2d(tape.variable(x), k, s, p);  // records winner indices
-                INFO("kernel " << k << " stride " << s << " padding " << p);
-                REQUIRE(fast.shape() == indexed.shape());
-                bool same = true;
-                for (index_t i = 0; i < fast.numel(); ++i) {
-                    const float a = fast.value()[i], b = indexed.value()[i];
-                    same = same && ((std::isnan(a) && std::isnan(b)) || a == b);
-                }
-                CHECK(same);
-            }
+    // 11x9 planes go simd_block at a time (36 planes: two full blocks and a partial one), 41x27 planes one by one
+    for (const Shape& shape : {Shape{3, 12, 11, 9}, Shape{2, 3, 41, 27}})
+        for (Isa isa : test::available_isas()) {
+            const test::IsaScope scope(isa);
+            Tensor<float> x = random_tensor(shape, 21).cast<float>();
+            const index_t hw = shape[2] * shape[3];
+            x[5] = std::numeric_limits<float>::quiet_NaN();   // a NaN in the first row of the first plane
+            x[hw + 40] = -std::numeric_limits<float>::infinity();
+            for (index_t i = 200; i < 260; ++i) x[i] = 0.0f;   // ties
+            x[(shape[0] * shape[1] - 1) * hw + 3] = std::numeric_limits<float>::quiet_NaN();  // in the last plane
+            for (index_t k : {1, 2, 3, 4})
+                for (index_t s : {1, 2, 3})
+                    for (index_t p = 0; p <= k / 2; ++p) {
+                        Tape tape;
+                        const Var<float> fast = max_pool2d(tape.constant(x), k, s, p);
+                        const Var<float> indexed = max_pool2d(tape.variable(x), k, s, p);  // records winner indices
+                        INFO("shape " << shape << " isa " << isa_name(isa) << " kernel " << k << " stride " << s
+                                      << " padding " << p);
+                        REQUIRE(fast.shape() == indexed.shape());
+                        bool same = true;
+                        for (index_t i = 0; i < fast.numel(); ++i) {
+                            const float a = fast.value()[i], b = indexed.value()[i];
+                            same = same && ((std::isnan(a) && std::isnan(b)) || a == b);
+                        }
+                        CHECK(same);
+                    }
+        }
 }
 
 namespace {
@@ -182,8 +191,8 @@ std::vector<index_t> reference_winners(const Tensor<T>& x, index_t k, index_t s,
 /// against reference_winners, over kernels 1-4, strides 1-3, every legal padding, on planes with NaNs,
 /// -infinity, runs of ties (zeros, as after a ReLU) and an all -infinity corner.
 template <class T>
-void check_indexed_path(index_t H, index_t W) {
-    Tensor<T> x = random_tensor({2, 3, H, W}, 31).cast<T>();
+void check_indexed_path(index_t C, index_t H, index_t W) {
+    Tensor<T> x = random_tensor({2, C, H, W}, 31).cast<T>();
     const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
     x[3] = nan;
     x[H * W + 2 * W + 1] = nan;
@@ -191,11 +200,12 @@ void check_indexed_path(index_t H, index_t W) {
     for (index_t i = 2 * H * W; i < 2 * H * W + 2 * W + 3; ++i) x[i] = T(0);  // ties
     for (index_t i = 3 * H * W; i < 3 * H * W + 2 * W; ++i) x[i] = -inf;      // windows of -infinity only
     x[4 * H * W + W + 1] = inf;
+    x[(2 * C - 1) * H * W + W] = nan;  // in the last plane
     for (index_t k : {1, 2, 3, 4})
         for (index_t s : {1, 2, 3})
             for (index_t p = 0; p <= k / 2; ++p) {
                 if (k > H + 2 * p || k > W + 2 * p) continue;
-                INFO(H << "x" << W << " kernel " << k << " stride " << s << " padding " << p);
+                INFO(2 * C << " planes of " << H << "x" << W << " kernel " << k << " stride " << s << " padding " << p);
                 Tape tape;
                 Var<T> xv = tape.variable(x);
                 Var<T> y = max_pool2d(xv, k, s, p);
@@ -221,8 +231,16 @@ void check_indexed_path(index_t H, index_t W) {
 }  // namespace
 
 TEST_CASE("max_pool2d's training path picks PyTorch's winner on every geometry", "[ops][max_pool2d]") {
-    for (auto [h, w] : {std::pair<index_t, index_t>{14, 14}, {7, 9}, {5, 4}, {3, 3}, {2, 6}}) {
-        check_indexed_path<float>(h, w);
-        check_indexed_path<double>(h, w);
+    // Planes of up to detail::max_pool_lanes_max_plane elements go simd_block at a time (19 channels: two full
+    // blocks of 16 planes and one of 6), larger ones one by one; on every kernel family.
+    for (Isa isa : test::available_isas()) {
+        const test::IsaScope scope(isa);
+        INFO("isa " << isa_name(isa));
+        for (auto [h, w] : {std::pair<index_t, index_t>{14, 14}, {7, 9}, {5, 4}, {3, 3}, {2, 6}, {33, 40}}) {
+            check_indexed_path<float>(3, h, w);
+            check_indexed_path<double>(3, h, w);
+        }
+        check_indexed_path<float>(19, 14, 14);
+        check_indexed_path<double>(19, 7, 9);
     }
 }

@@ -15,6 +15,7 @@
 #include "strata/core/cpu_features.hpp"
 #include "strata/core/parallel.hpp"
 #include "strata/ops/detail/im2col.hpp"
+#include "strata/ops/detail/max_pool_lanes.hpp"
 
 namespace strata {
 
@@ -196,7 +197,29 @@ Var<T> max_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
     T* py = out.mutable_value().data();
     const bool worth_threads = planes * out_plane * kernel * kernel >= 65536;
 
-    if (!grad) {  // values only: separable, vectorised over rows
+    if (in_plane <= detail::max_pool_lanes_max_plane) {  // small planes: simd_block planes at a time
+        Tape::ScratchScope scratch(tape);
+        const index_t blocks = (planes + detail::simd_block - 1) / detail::simd_block;
+        const int threads = worth_threads ? detail::available_threads() : 1;
+        const index_t value_stride = (detail::max_pool_lanes_scratch_size(g) + 15) / 16 * 16;  // whole lines
+        const index_t winner_stride = grad ? out_plane * detail::simd_block : 0;  // whole 64-byte lines
+        T* values = tape.buffer<T>(threads * value_stride);
+        std::int32_t* winners = grad ? tape.buffer<std::int32_t>(threads * winner_stride) : nullptr;
+        detail::parallel_for(blocks, threads, worth_threads, [&](index_t b) {
+            const int me = detail::thread_index();
+            const index_t first = b * detail::simd_block, count = std::min(detail::simd_block, planes - first);
+            T* scratch_values = values + me * value_stride;
+            detail::run_for_active_isa([&] {
+                if (grad)
+                    detail::max_pool_lane_block<T, true>(px + first * in_plane, count, g, scratch_values,
+                                                         winners + me * winner_stride, py + first * out_plane,
+                                                         argmax + first * out_plane);
+                else
+                    detail::max_pool_lane_block<T, false>(px + first * in_plane, count, g, scratch_values, nullptr,
+                                                          py + first * out_plane, nullptr);
+            });
+        });
+    } else if (!grad) {  // values only: separable, vectorised over rows
         const int threads = worth_threads ? detail::available_threads() : 1;
         const index_t row_stride = (detail::max_pool_scratch_size(g) + 15) / 16 * 16;  // whole 64-byte lines
         T* rows = tape.buffer<T>(threads * row_stride);
@@ -205,11 +228,7 @@ Var<T> max_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
             detail::run_for_active_isa(
                 [&] { detail::max_pool_plane(px + pl * in_plane, g, scratch, py + pl * out_plane); });
         });
-        return out;
-    }
-
-    // with winner indices (training): vectorised over the flattened plane, see max_pool_plane_indexed
-    {
+    } else {  // with winner indices (training): vectorised over the flattened plane, see max_pool_plane_indexed
         Tape::ScratchScope scratch(tape);
         const int threads = worth_threads ? detail::available_threads() : 1;
         const index_t stride_elems = (detail::max_pool_indexed_scratch_size(g) + 15) / 16 * 16;
@@ -224,6 +243,7 @@ Var<T> max_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
         });
     }
 
+    if (!grad) return out;
     tape.record("max_pool2d", out, [x, out, argmax, planes, in_plane, out_plane] {
         const T* gy = out.grad().data();
         T* gx = x.grad().data();
