@@ -11,6 +11,10 @@
 //   scaling_train/<net>/batch:<B>            1 -> 2 thread scaling of the training step, measured in pairs of
 //                                            steps (one on each thread count) so that host load drifts cancel:
 //                                            medians ms_1t, ms_2t and x2 (the pairs' ratio)
+//   halves_train/<net>/batch:<B>             the same pairs against the ceiling of splitting the batch alone: two
+//                                            independent 1-thread steps of half the batch, run at once on two
+//                                            threads (nothing shared): medians ms_1t, ms_2t, ms_halves, x2 and
+//                                            x2_halves (1-thread step / halves step)
 //   cores_train/<net>/batch:<B>              (Linux, 2 or more CPUs) how fast each of the first two CPUs runs the
 //                                            step on one thread (pinned to it), against the 2-thread step, in
 //                                            rounds of three steps: medians ms_cpu0, ms_cpu1, ms_2t, and
@@ -34,6 +38,9 @@
 
 #ifdef __linux__
 #include <sched.h>
+#endif
+#ifdef _OPENMP
+#include <omp.h>
 #endif
 
 using namespace strata;
@@ -109,6 +116,71 @@ void scaling_train(benchmark::State& state, Net net, index_t batch) {
     state.counters["ms_2t"] = median(two);
     state.counters["x2"] = median(ratio);
     state.counters["batch"] = static_cast<double>(batch);
+}
+
+/// The ceiling a 2-thread step could reach by splitting the batch alone: each round times a 1-thread step of the
+/// whole batch, a 2-thread step, and two independent 1-thread steps of half the batch each, run at the same time
+/// on two threads (two models, two optimizers, two tapes: no data shared, no synchronisation but the end of the
+/// pair, every per-step cost that does not shrink with the batch, such as the optimizer's pass over the weights,
+/// paid on both cores). Each timed step follows an untimed one in the same setting, the order rotating from
+/// round to round. Medians ms_1t, ms_2t, ms_halves (the slower half's step), x2 = 1-thread / 2-thread step and
+/// x2_halves = 1-thread / halves step, all from the same rounds. Needs an even batch and OpenMP.
+void halves_train(benchmark::State& state, Net net, index_t batch) {
+#ifdef _OPENMP
+    if (batch % 2 != 0) {
+        state.SkipWithError("needs an even batch");
+        return;
+    }
+    TrainStep whole(net, batch), first_half(net, batch / 2), second_half(net, batch / 2);
+    auto run_whole = [&](int threads) {
+        set_threads(threads);
+        Var<float> loss = whole();
+        benchmark::DoNotOptimize(loss.value().data());
+    };
+    auto run_halves = [&] {
+        // Inside this region every op finds itself in a parallel region and runs on its own thread.
+#pragma omp parallel num_threads(2)
+        {
+            Var<float> loss = omp_get_thread_num() == 0 ? first_half() : second_half();
+            benchmark::DoNotOptimize(loss.value().data());
+        }
+    };
+    auto run = [&](int setting) {  // 0: 1 thread, 1: 2 threads, 2: the two halves
+        if (setting == 2) run_halves();
+        else run_whole(setting + 1);
+        benchmark::ClobberMemory();
+    };
+    auto timed = [&](int setting) {
+        run(setting);
+        const auto start = std::chrono::steady_clock::now();
+        run(setting);
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    };
+    for (int setting = 0; setting < 3; ++setting) timed(setting);  // warm-up: arenas, optimizer state
+    std::vector<double> ms[3], x2, x2_halves;
+    int round = 0;
+    for (auto _ : state) {
+        double got[3];
+        for (int k = 0; k < 3; ++k) {
+            const int setting = (round + k) % 3;
+            got[setting] = timed(setting);
+        }
+        ++round;
+        for (int k = 0; k < 3; ++k) ms[k].push_back(got[k]);
+        x2.push_back(got[0] / got[1]);
+        x2_halves.push_back(got[0] / got[2]);
+    }
+    state.counters["ms_1t"] = median(ms[0]);
+    state.counters["ms_2t"] = median(ms[1]);
+    state.counters["ms_halves"] = median(ms[2]);
+    state.counters["x2"] = median(x2);
+    state.counters["x2_halves"] = median(x2_halves);
+    state.counters["batch"] = static_cast<double>(batch);
+#else
+    (void)net;
+    (void)batch;
+    state.SkipWithError("needs OpenMP");
+#endif
 }
 
 #ifdef __linux__
@@ -234,6 +306,11 @@ const bool registered = [] {
                       ->Unit(benchmark::kMillisecond)
                       ->UseRealTime();
         if (iters > 0) b->Iterations(iters);
+        const std::string halves = std::string("halves_train/") + name + "/batch:" + std::to_string(batch);
+        auto* h = benchmark::RegisterBenchmark(halves.c_str(), halves_train, net, batch)
+                      ->Unit(benchmark::kMillisecond)
+                      ->UseRealTime();
+        if (iters > 0) h->Iterations(iters);
 #ifdef __linux__
         const std::string cores = std::string("cores_train/") + name + "/batch:" + std::to_string(batch);
         auto* c = benchmark::RegisterBenchmark(cores.c_str(), cores_train, net, batch)

@@ -26,14 +26,15 @@ inline int available_threads() {
 #endif
 }
 
-/// The calling thread's index inside a parallel region (0 outside one or without OpenMP). Does not throw.
-inline int thread_index() {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
+/// The calling thread's index in the parallel loop strata runs now (parallel_for), for the per-thread
+/// scratch slices an op sizes by that loop's thread count. One slot per thread, 0 outside a parallel_for region.
+inline thread_local int parallel_for_thread = 0;
+
+/// The calling thread's index inside the parallel_for region running it: 0 outside one, without OpenMP, and in a
+/// loop parallel_for ran on the calling thread, even when that thread belongs to a team the caller started
+/// (`#pragma omp parallel` around strata calls: omp_get_thread_num() is then the index in that team, while the
+/// op sized its scratch for its own single thread). Does not throw.
+inline int thread_index() { return parallel_for_thread; }
 
 /// Runs body(i) for i in [0, n), split statically over min(threads, n) OpenMP threads when `threads` > 1 and
 /// `worth_it`, else on the calling thread in order. `body` must not throw (an exception cannot leave an OpenMP
@@ -43,8 +44,13 @@ void parallel_for(index_t n, int threads, bool worth_it, Body&& body) {
 #ifdef _OPENMP
     const int t = static_cast<int>(std::min<index_t>(threads, n));
     if (worth_it && t > 1) {
-#pragma omp parallel for schedule(static) num_threads(t)
-        for (index_t i = 0; i < n; ++i) body(i);
+#pragma omp parallel num_threads(t)
+        {
+            parallel_for_thread = omp_get_thread_num();
+#pragma omp for schedule(static)
+            for (index_t i = 0; i < n; ++i) body(i);
+            parallel_for_thread = 0;
+        }
         return;
     }
 #else
