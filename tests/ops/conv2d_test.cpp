@@ -518,14 +518,18 @@ TEST_CASE("conv2d's inference on small maps (one GEMM per tap class) matches the
     };
     // Maps where a quarter or more of an all-taps GEMM would multiply padding: 2x2, 3x3 and 4x4 at stride 1,
     // 7x7 -> 4x4 and 4x4 -> 2x2 at stride 2, a 5x5 kernel on 3x4, and a batch of more than one block of samples
-    // (detail::conv_class_block_samples), and two with enough work to share the classes out among two threads.
+    // (detail::conv_class_block_samples), two with enough work to share the classes out among two threads, and two
+    // with fewer classes than four threads, which share each class's columns.
     // Every batch gives the smallest class at least detail::conv_class_min_columns columns.
     const Case cases[] = {{{32, 16, 2, 2}, {24, 16, 3, 3}, 1, 1}, {{33, 8, 3, 3}, {16, 8, 3, 3}, 1, 1},
                           {{32, 8, 4, 4}, {8, 8, 3, 3}, 1, 1},    {{32, 8, 7, 7}, {16, 8, 3, 3}, 2, 1},
                           {{32, 8, 4, 4}, {16, 8, 3, 3}, 2, 1},   {{32, 4, 3, 4}, {8, 4, 5, 5}, 1, 2},
                           {{300, 4, 2, 2}, {8, 4, 3, 3}, 1, 1},
                           // large enough for two threads
-                          {{32, 64, 2, 2}, {64, 64, 3, 3}, 1, 1}, {{64, 32, 4, 4}, {32, 32, 3, 3}, 1, 1}};
+                          {{32, 64, 2, 2}, {64, 64, 3, 3}, 1, 1}, {{64, 32, 4, 4}, {32, 32, 3, 3}, 1, 1},
+                          // two classes (1x2 maps) on four threads: each class's columns cut in two runs of
+                          // whole register tiles (64 columns into 32 + 32, 80 into 32 + 48)
+                          {{64, 64, 1, 2}, {96, 64, 3, 3}, 1, 1}, {{80, 64, 1, 2}, {96, 64, 3, 3}, 1, 1}};
     for (const Isa isa : test::available_isas()) {
         const test::IsaScope scope(isa);
         for (const Case& k : cases) {
@@ -535,7 +539,7 @@ TEST_CASE("conv2d's inference on small maps (one GEMM per tap class) matches the
             const NaiveConv ref(x, w, &b, k.stride, k.padding, nullptr);
             const Tensor<float> xf = x.cast<float>(), wf = w.cast<float>(), bf = b.cast<float>();
             Tensor<float> first;
-            for (const int threads : {1, 2}) {  // the classes are shared out among the threads
+            for (const int threads : {1, 2, 4}) {  // the classes are shared out among the threads
                 INFO("threads " << threads);
 #ifdef _OPENMP
                 const int saved = omp_get_max_threads();

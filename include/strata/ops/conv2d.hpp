@@ -65,9 +65,11 @@ void check_weight_cache(const Var<T>& weight, const ConvWeightCache<T>* cache, c
 /// by side in one result matrix; then every output gathers its class's result through the epilogue. The
 /// classes, not the samples, are shared out among `threads` for the GEMMs (largest first, each to the least
 /// loaded thread): on small maps the weights outweigh the samples, and this way every thread streams only its
-/// own classes' weights. The gathering is shared out by samples, so each thread writes whole samples (a 2x2
-/// map's four outputs, one per class, share a cache line). The weights are packed per class (once into `cache`
-/// when given, else by the thread that owns the class). Each class is computed alike on any thread count.
+/// own classes' weights. With fewer classes than threads each class's columns (its samples) are cut into runs
+/// of whole register tiles, shared out the same way. The gathering is shared out by samples, so each thread
+/// writes whole samples (a 2x2 map's four outputs, one per class, share a cache line). The weights are packed per
+/// class (once into `cache` when given, else first, one class per thread). Each class is computed alike on any
+/// thread count.
 /// The caller makes sure Cout * (P + 16 * classes) < 2^31 (32-bit offsets into the result matrix).
 template <class T>
 void conv2d_forward_by_class(Tape& tape, const T* px, index_t N, const T* w, index_t Cout, const Im2colPlan& unfold,
@@ -91,22 +93,28 @@ void conv2d_forward_by_class(Tape& tape, const T* px, index_t N, const T* w, ind
         most_taps = std::max(most_taps, taps[k]);
     }
     const GemmBlocking<T> blocking(Cout, block * most_positions, g.channels * most_taps);
-    // Owners: classes by decreasing work (positions x taps), each to the thread with the least so far.
-    const int used = std::max(1, std::min(threads, count));
+    // The GEMMs' work items: each class, or with fewer classes than threads (layer 4 of a ResNet-18 on 28x28
+    // inputs: one class, its 1x1 maps) each class's columns cut into `parts` runs of whole register tiles.
+    // A column's result does not depend on the cut.
+    const int parts = count < threads ? std::max(1, std::min(threads, max_classes) / count) : 1;
+    const int items = count * parts;  // item i: class i / parts, part i % parts
+    // Owners: items by decreasing work (positions x taps), each to the thread with the least so far.
+    const int used = std::max(1, std::min(threads, items));
     int owner[max_classes];
     {
         double load[max_classes] = {};
         bool placed[max_classes] = {};
-        for (int n = 0; n < count; ++n) {
+        auto work = [&](int i) { return positions[i / parts] * taps[i / parts]; };
+        for (int n = 0; n < items; ++n) {
             int next = -1;
-            for (int k = 0; k < count; ++k)
-                if (!placed[k] && (next < 0 || positions[k] * taps[k] > positions[next] * taps[next])) next = k;
+            for (int i = 0; i < items; ++i)
+                if (!placed[i] && (next < 0 || work(i) > work(next))) next = i;
             int least = 0;
             for (int t = 1; t < used; ++t)
                 if (load[t] < load[least]) least = t;
             placed[next] = true;
             owner[next] = least;
-            load[least] += static_cast<double>(positions[next] * taps[next]);
+            load[least] += static_cast<double>(work(next));
         }
     }
     // The packed weights: class k at panel_at[k], in the cache or in the arena.
@@ -158,6 +166,13 @@ void conv2d_forward_by_class(Tape& tape, const T* px, index_t N, const T* w, ind
     const index_t tmp_stride = own_packed ? conv_scratch_stride<T>(Cout * g.channels * most_taps) : 0;
     const index_t per_thread = tmp_stride + blocking.scratch_size();
     T* scratch = tape.buffer<T>(used * per_thread);
+    if (own_packed) {  // each class's weights packed once, by one thread, before any GEMM reads them
+        const int packers = std::max(1, std::min(threads, count));
+        parallel_for(count, packers, packers > 1, [&](index_t k) {
+            pack_class(static_cast<int>(k), own_packed, scratch + thread_index() * per_thread);
+        });
+    }
+    constexpr index_t tile = ConvBatchPlan::tile_cols;
     for (index_t n0 = 0; n0 < N; n0 += block) {
         const index_t n = std::min(block, N - n0);
         const T* base = px + n0 * image;  // the classes read no padding: no padded copy
@@ -165,11 +180,15 @@ void conv2d_forward_by_class(Tape& tape, const T* px, index_t N, const T* w, ind
             T* mine = scratch + t * per_thread;
             GemmBlocking<T> packing = blocking;
             packing.attach(mine + tmp_stride);
-            for (int k = 0; k < count; ++k) {
-                if (owner[k] != t) continue;
-                if (own_packed && n0 == 0) pack_class(k, own_packed, mine);
+            for (int i = 0; i < items; ++i) {
+                if (owner[i] != t) continue;
+                const int k = i / parts, q = i % parts;
+                const index_t cols = n * positions[k], tiles = (cols + tile - 1) / tile;
+                const index_t c0 = std::min(cols, q * tiles / parts * tile);
+                const index_t c1 = std::min(cols, (q + 1) * tiles / parts * tile);
+                if (c0 >= c1) continue;
                 const PackedA<T> a{(packed ? packed : own_packed) + panel_at[k], Cout, g.channels * taps[k]};
-                gemm_offsets(a, n * positions[k], OffsetMatrix<T>{base, row_off[k], col_off[k]}, y + seg[k], ld,
+                gemm_offsets(a, c1 - c0, OffsetMatrix<T>{base, row_off[k], col_off[k] + c0}, y + seg[k] + c0, ld,
                              false, packing);
             }
         });
