@@ -164,7 +164,7 @@ void conv2d_forward_by_class(Tape& tape, const T* px, index_t N, const T* w, ind
     T* sh = tape.buffer<T>(cp);
     conv_gather_constants(e, Cout, P, sc, sh);
     const index_t tmp_stride = own_packed ? conv_scratch_stride<T>(Cout * g.channels * most_taps) : 0;
-    const index_t per_thread = tmp_stride + blocking.scratch_size();
+    const index_t per_thread = thread_scratch_stride<T>(tmp_stride + blocking.scratch_size(), used);
     T* scratch = tape.buffer<T>(used * per_thread);
     if (own_packed) {  // each class's weights packed once, by one thread, before any GEMM reads them
         const int packers = std::max(1, std::min(threads, count));
@@ -289,7 +289,8 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
         std::int32_t* col_off = tape.buffer<std::int32_t>(plan.group * P);
         conv_col_offsets(unfold, plan.group, image_stride, col_off);
         const index_t pad_stride = padded ? conv_scratch_stride<T>(plan.group * image_stride) : 0;
-        const index_t per_thread = pad_stride + y_stride + blocking.scratch_size();
+        const index_t per_thread =
+            thread_scratch_stride<T>(pad_stride + y_stride + blocking.scratch_size(), plan.threads);
         T* scratch = tape.buffer<T>(plan.threads * per_thread);
         auto forward_chunk = [&](index_t c) {
             const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
@@ -312,7 +313,8 @@ ConvForward<T> conv2d_forward(Tape& tape, const T* px, index_t N, const T* w, in
 
     const index_t pad_stride = conv_scratch_stride<T>(unfold.padded_size());
     const index_t col_stride = conv_scratch_stride<T>(K * plan.group * P);
-    const index_t per_thread = pad_stride + col_stride + y_stride + blocking.scratch_size();
+    const index_t per_thread =
+        thread_scratch_stride<T>(pad_stride + col_stride + y_stride + blocking.scratch_size(), plan.threads);
     T* scratch = tape.buffer<T>(plan.threads * per_thread);
     auto forward_chunk = [&](index_t c) {
         const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
@@ -416,7 +418,8 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
     const index_t dy_stride = plan.group > 1 ? conv_scratch_stride<T>(Cout * cols_max) : 0;
     const index_t packing_size =
         std::max(need_dw ? dw_blocking.scratch_size() : 0, need_dx ? dx_blocking.scratch_size() : 0);
-    const index_t per_thread = dw_stride + pad_stride + col_stride + dcol_stride + dy_stride + packing_size;
+    const index_t per_thread = thread_scratch_stride<T>(
+        dw_stride + pad_stride + col_stride + dcol_stride + dy_stride + packing_size, plan.threads);
     T* scratch = tape.buffer<T>(plan.threads * per_thread);
     // The input gradient's A operand (the weight matrix transposed) is packed once for all chunks on strata's
     // packed kernels.

@@ -201,8 +201,10 @@ Var<T> max_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
         Tape::ScratchScope scratch(tape);
         const index_t blocks = (planes + detail::simd_block - 1) / detail::simd_block;
         const int threads = worth_threads ? detail::available_threads() : 1;
-        const index_t value_stride = (detail::max_pool_lanes_scratch_size(g) + 15) / 16 * 16;  // whole lines
-        const index_t winner_stride = grad ? out_plane * detail::simd_block : 0;  // whole 64-byte lines
+        const index_t value_stride =
+            detail::thread_scratch_stride<T>(detail::max_pool_lanes_scratch_size(g), threads);
+        const index_t winner_stride =
+            grad ? detail::thread_scratch_stride<std::int32_t>(out_plane * detail::simd_block, threads) : 0;
         T* values = tape.buffer<T>(threads * value_stride);
         std::int32_t* winners = grad ? tape.buffer<std::int32_t>(threads * winner_stride) : nullptr;
         detail::parallel_for(blocks, threads, worth_threads, [&](index_t b) {
@@ -221,7 +223,7 @@ Var<T> max_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
         });
     } else if (!grad) {  // values only: separable, vectorised over rows
         const int threads = worth_threads ? detail::available_threads() : 1;
-        const index_t row_stride = (detail::max_pool_scratch_size(g) + 15) / 16 * 16;  // whole 64-byte lines
+        const index_t row_stride = detail::thread_scratch_stride<T>(detail::max_pool_scratch_size(g), threads);
         T* rows = tape.buffer<T>(threads * row_stride);
         detail::parallel_for(planes, threads, worth_threads, [&](index_t pl) {
             T* scratch = rows + detail::thread_index() * row_stride;
@@ -231,7 +233,9 @@ Var<T> max_pool2d(const Var<T>& x, index_t kernel, index_t stride, index_t paddi
     } else {  // with winner indices (training): vectorised over the flattened plane, see max_pool_plane_indexed
         Tape::ScratchScope scratch(tape);
         const int threads = worth_threads ? detail::available_threads() : 1;
-        const index_t stride_elems = (detail::max_pool_indexed_scratch_size(g) + 15) / 16 * 16;
+        // (in elements of T and of int32 alike: whole lines of both)
+        const index_t stride_elems =
+            detail::thread_scratch_stride<float>(detail::max_pool_indexed_scratch_size(g), threads);
         T* hv = tape.buffer<T>(threads * stride_elems);
         std::int32_t* hi = tape.buffer<std::int32_t>(threads * stride_elems);
         detail::parallel_for(planes, threads, worth_threads, [&](index_t pl) {

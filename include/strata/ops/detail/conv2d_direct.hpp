@@ -147,7 +147,7 @@ void conv2d_forward_direct(Tape& tape, const T* px, index_t N, const PackedA<T>&
     const index_t Cout = a.m, K = a.k, P = g.col_cols(), image = g.channels * g.height * g.width;
     const index_t pad_stride = conv_scratch_stride<T>(grid.image), y_stride = conv_scratch_stride<T>(Cout * grid.cols);
     const index_t tmp_stride = e.accumulate ? conv_scratch_stride<T>(P) : 0;
-    const index_t per_thread = pad_stride + y_stride + tmp_stride;
+    const index_t per_thread = thread_scratch_stride<T>(pad_stride + y_stride + tmp_stride, threads);
     T* scratch = tape.buffer<T>(threads * per_thread);
     const index_t mc = blocking.blocks().mc, kc = blocking.blocks().kc;
     parallel_for(N, threads, threads > 1, [&](index_t n) {
@@ -185,7 +185,7 @@ void conv2d_weight_grad_direct(Tape& tape, const T* px, const T* dy, index_t N, 
     const index_t chunk = std::max<index_t>(1, std::min<index_t>(N, conv_direct_dw_chunk_bytes / per_sample));
     const int parts = static_cast<int>(std::max<index_t>(1, std::min<index_t>(threads, N)));
     const index_t part_stride = parts > 1 ? conv_scratch_stride<T>(Cout * K) : 0;
-    const index_t per_thread = part_stride + chunk * (x_stride + dy_stride);
+    const index_t per_thread = thread_scratch_stride<T>(part_stride + chunk * (x_stride + dy_stride), parts);
     T* scratch = tape.buffer<T>(parts * per_thread);
     std::int32_t tap_off[9];
     for (int t = 0; t < 9; ++t) tap_off[t] = static_cast<std::int32_t>(t / 3 * grid.plane_w + t % 3);
