@@ -118,6 +118,16 @@ void scaling_train(benchmark::State& state, Net net, index_t batch) {
     state.counters["batch"] = static_cast<double>(batch);
 }
 
+/// Times one round of three settings, timed(0), timed(1), timed(2), starting with setting `round` % 3 so that
+/// the order rotates from round to round; got[s] is setting s's time.
+template <class Timed>
+void rotating_round(int round, Timed&& timed, double (&got)[3]) {
+    for (int k = 0; k < 3; ++k) {
+        const int setting = (round + k) % 3;
+        got[setting] = timed(setting);
+    }
+}
+
 /// The ceiling a 2-thread step could reach by splitting the batch alone: each round times a 1-thread step of the
 /// whole batch, a 2-thread step, and two independent 1-thread steps of half the batch each, run at the same time
 /// on two threads (two models, two optimizers, two tapes: no data shared, no synchronisation but the end of the
@@ -161,11 +171,7 @@ void halves_train(benchmark::State& state, Net net, index_t batch) {
     int round = 0;
     for (auto _ : state) {
         double got[3];
-        for (int k = 0; k < 3; ++k) {
-            const int setting = (round + k) % 3;
-            got[setting] = timed(setting);
-        }
-        ++round;
+        rotating_round(round++, timed, got);
         for (int k = 0; k < 3; ++k) ms[k].push_back(got[k]);
         x2.push_back(got[0] / got[1]);
         x2_halves.push_back(got[0] / got[2]);
@@ -228,11 +234,7 @@ void cores_train(benchmark::State& state, Net net, index_t batch) {
     int round = 0;
     for (auto _ : state) {
         double got[3];
-        for (int k = 0; k < 3; ++k) {
-            const int setting = (round + k) % 3;
-            got[setting] = timed(setting);
-        }
-        ++round;
+        rotating_round(round++, timed, got);
         if (got[0] <= 0 || got[1] <= 0 || got[2] <= 0) {
             pin_to(-1, allowed);
             state.SkipWithError("sched_setaffinity failed");
