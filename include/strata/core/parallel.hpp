@@ -89,8 +89,8 @@ void parallel_split(index_t n, index_t min_per_thread, Body&& body) {
 /// (AMD EPYC Zen 5, 2 vCPUs, conv2d's direct forward on a batch of 64 16-channel 28x28 maps): with the two slices
 /// side by side the second thread took 30-50% longer than the first for the same work (its copy into the slice 3x),
 /// whichever thread had it and on either core; 16 KB between them cut the loss by half, 64 KB removed it (the
-/// forward 0.96-1.15 -> 0.86-0.87 ms). Something on one core (its prefetchers, running ahead of its own writes)
-/// reaches into memory the other core is writing.
+/// forward 0.96-1.15 -> 0.86-0.87 ms). Something on one core reaches into memory the other core is writing (most
+/// likely its prefetchers running ahead of its own writes; not measured, this VM has no performance counters).
 inline constexpr index_t thread_scratch_gap_bytes = index_t{64} * 1024;
 
 /// Elements between the starts of two threads' slices of per-thread scratch that need `n` elements of T each:

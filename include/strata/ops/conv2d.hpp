@@ -93,9 +93,9 @@ void conv2d_forward_by_class(Tape& tape, const T* px, index_t N, const T* w, ind
         most_taps = std::max(most_taps, taps[k]);
     }
     const GemmBlocking<T> blocking(Cout, block * most_positions, g.channels * most_taps);
-    // The GEMMs' work items: each class, or with fewer classes than threads (layer 4 of a ResNet-18 on 28x28
-    // inputs: one class, its 1x1 maps) each class's columns cut into `parts` runs of whole register tiles.
-    // A column's result does not depend on the cut.
+    // The GEMMs' work items: each class, or with fewer classes than threads (a 2x2 map's four classes on 8
+    // threads) each class's columns cut into `parts` runs of whole register tiles. A column's result does not
+    // depend on the cut.
     const int parts = count < threads ? std::max(1, std::min(threads, max_classes) / count) : 1;
     const int items = count * parts;  // item i: class i / parts, part i % parts
     // Owners: items by decreasing work (positions x taps), each to the thread with the least so far.
