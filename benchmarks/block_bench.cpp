@@ -48,7 +48,7 @@ void block_forward_backward(benchmark::State& state, BlockCase c, nn::Shortcut s
     step();  // warm-up: arena growth
     for (auto _ : state) {
         step();
-        benchmark::DoNotOptimize(x.grad.data());
+        benchmark::DoNotOptimize(x.grad().data());
         benchmark::ClobberMemory();
     }
     state.counters["img/s"] =

@@ -96,7 +96,7 @@ void conv_forward_backward(benchmark::State& state, const ConvShape& s) {
         tape.rewind();
         Var<float> y = conv2d(tape.parameter(setup.x), tape.parameter(setup.w), params);
         tape.backward(y, setup.seed.view());
-        benchmark::DoNotOptimize(setup.w.grad.data());
+        benchmark::DoNotOptimize(setup.w.grad().data());
         benchmark::ClobberMemory();
     }
     state.counters["GFLOP/s"] = benchmark::Counter(

@@ -99,7 +99,7 @@ void op_bench(benchmark::State& state, Op op, ActShape s, bool backward) {
         if (backward) {
             Var<float> y = apply(op, tape, setup);
             tape.backward(y, setup.seed.view());
-            benchmark::DoNotOptimize(setup.a.grad.data());
+            benchmark::DoNotOptimize(setup.a.grad().data());
         } else {
             NoGradGuard no_grad(tape);
             Var<float> y = apply(op, tape, setup);
@@ -154,7 +154,7 @@ void tape_overhead(benchmark::State& state, bool backward) {
         tape.rewind();
         if (backward) {
             tape.backward(chain_adds(), seed.view());
-            benchmark::DoNotOptimize(b.grad.data());
+            benchmark::DoNotOptimize(b.grad().data());
         } else {
             NoGradGuard no_grad(tape);
             benchmark::DoNotOptimize(chain_adds().value().data());
@@ -195,7 +195,7 @@ void optimizer_step(benchmark::State& state, OptimizerKind kind) {
     for (const index_t n : resnet18_weight_sizes()) {
         params.emplace_back(Tensor<float>(Shape{n}));
         params.back().value.fill_normal(gen);
-        params.back().grad.fill_normal(gen);
+        params.back().grad().fill_normal(gen);
         total += n;
     }
     std::vector<Parameter<float>*> list;

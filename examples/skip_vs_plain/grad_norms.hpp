@@ -56,7 +56,7 @@ std::vector<LayerGradNorm> conv_grad_norms(nn::Module<T>& model, bool include_sh
     std::vector<LayerGradNorm> out;
     int index = 0;
     for (const auto& c : main_path_convs(model, include_shortcuts)) {
-        const double sum = c.conv->weight().grad.array().template cast<double>().square().sum();
+        const double sum = c.conv->weight().grad().array().template cast<double>().square().sum();
         out.push_back({index++, c.name, std::sqrt(sum)});
     }
     return out;

@@ -298,7 +298,7 @@ private:
         if (parallel_) {
             const double w = gradient_weight(local_samples, r.samples, parallel_->size());
             if (w != 1.0)
-                for (Parameter<float>* p : trainer_->parameters()) p->grad.array() *= static_cast<float>(w);
+                for (Parameter<float>* p : trainer_->parameters()) p->grad().array() *= static_cast<float>(w);
             parallel_->average_gradients();
         }
         trainer_->apply();

@@ -6,6 +6,7 @@
 #include "strata/autograd/tape.hpp"
 #include "strata/ops/add.hpp"
 #include "strata/ops/batch_norm.hpp"
+#include "strata/ops/conv2d.hpp"
 #include "strata/ops/relu.hpp"
 #include "strata/ops/scale.hpp"
 #include "support/random_tensor.hpp"
@@ -13,7 +14,7 @@
 using namespace strata;
 using strata::test::random_tensor;
 
-// relu, add and batch_norm write the gradient of an input that no other op has reached yet (grad_for_write)
+// relu, add, batch_norm and conv2d write the gradient of an input that no other op has reached yet (grad_for_write)
 // instead of zeroing it and adding. With fan-out, the op that reaches the input first writes and the others
 // add, so the result must not depend on which op's backward runs first.
 
@@ -40,12 +41,16 @@ TEST_CASE("an op's input gradient does not depend on whether the op reaches the 
           "[autograd][grad_for_write]") {
     const Shape shape{3, 4, 5, 3};
     const Tensor<double> x0 = random_tensor(shape, 7), seed = random_tensor(shape, 8);
+    const Tensor<double> w0 = random_tensor(Shape{4, 4, 3, 3}, 9);
     using Op = std::function<Var<double>(const Var<double>&)>;
     const std::pair<const char*, Op> ops[] = {
         {"relu", [](const Var<double>& x) { return relu(x); }},
         {"add", [](const Var<double>& x) { return add(x, x); }},
         {"batch_norm",
          [](const Var<double>& x) { return batch_norm(x, Var<double>(), Var<double>(), nullptr, nullptr, true); }},
+        // stride 1, every tap active: the input gradient is the transposed convolution, which writes it
+        {"conv2d",
+         [&w0](const Var<double>& x) { return conv2d(x, x.tape().constant(w0), Var<double>(), {1, 1}); }},
     };
     for (const auto& [name, op] : ops) {
         INFO("op " << name);

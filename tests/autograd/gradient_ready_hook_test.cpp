@@ -21,7 +21,7 @@ struct ReadyLog {
         auto& self = *static_cast<ReadyLog*>(self_ptr);
         self.order.push_back(grad);
         for (const Parameter<double>* p : self.params)
-            if (p->grad.data() == grad) self.grads_at_call.emplace_back(p->grad.data(), p->grad.data() + p->numel());
+            if (p->grad().data() == grad) self.grads_at_call.emplace_back(p->grad().data(), p->grad().data() + p->numel());
     }
 };
 
@@ -56,19 +56,19 @@ TEST_CASE("The gradient-ready hook reports each parameter once, when its gradien
         tape.backward(loss);
 
         // Reported in reverse binding order: c (bound last), d, b, a; e (bound without gradients) never.
-        REQUIRE(log.order == std::vector<const void*>{c.grad.data(), d.grad.data(), b.grad.data(), a.grad.data()});
+        REQUIRE(log.order == std::vector<const void*>{c.grad().data(), d.grad().data(), b.grad().data(), a.grad().data()});
         // Each gradient was already final when reported.
         const std::vector<const Parameter<double>*> reported = {&c, &d, &b, &a};
         for (std::size_t k = 0; k < reported.size(); ++k) {
             const Parameter<double>& p = *reported[k];
-            CHECK(log.grads_at_call[k] == std::vector<double>(p.grad.data(), p.grad.data() + p.numel()));
+            CHECK(log.grads_at_call[k] == std::vector<double>(p.grad().data(), p.grad().data() + p.numel()));
         }
         // d(loss)/da = x + b * x + x (both uses), d/db = a * x, d/dc = 1.
-        CHECK(a.grad[0] == 10 + 3 * 10 + 10);
-        CHECK(a.grad[1] == 20 + 4 * 20 + 20);
-        CHECK(b.grad[1] == 2 * 20);
-        CHECK(c.grad[0] == 1);
-        CHECK(d.grad[0] == 0);
+        CHECK(a.grad()[0] == 10 + 3 * 10 + 10);
+        CHECK(a.grad()[1] == 20 + 4 * 20 + 20);
+        CHECK(b.grad()[1] == 2 * 20);
+        CHECK(c.grad()[0] == 1);
+        CHECK(d.grad()[0] == 0);
     }
 }
 
@@ -82,12 +82,12 @@ TEST_CASE("The gradient-ready hook also fires in anomaly mode, and not at all on
     auto va = tape.parameter(a);  // bound first, so reported last
     auto vb = tape.parameter(b);
     tape.backward(sum(mul(va, vb)));
-    CHECK(log.order == std::vector<const void*>{b.grad.data(), a.grad.data()});
+    CHECK(log.order == std::vector<const void*>{b.grad().data(), a.grad().data()});
 
     log.order.clear();
     tape.set_gradient_ready_hook(nullptr, nullptr);
     tape.rewind();
     tape.backward(sum(mul(tape.parameter(a), tape.parameter(b))));
     CHECK(log.order.empty());
-    CHECK(a.grad[0] == 2 * 3);  // accumulated over both steps
+    CHECK(a.grad()[0] == 2 * 3);  // accumulated over both steps
 }

@@ -18,14 +18,14 @@ namespace {
 std::vector<double> profiled_step(Tape& tape, Parameter<double>& w1, Parameter<double>& w2,
                                   const Tensor<double>& x) {
     tape.rewind();
-    w1.grad.fill(0);
-    w2.grad.fill(0);
+    w1.grad().fill(0);
+    w2.grad().fill(0);
     Var<double> xv = tape.constant(x);
     Var<double> h = relu(matmul(xv, tape.parameter(w1)));
     Var<double> y = matmul(h, tape.parameter(w2));
     Var<double> loss = sum(add(y, y));
     loss.backward();
-    return std::vector<double>(w1.grad.data(), w1.grad.data() + w1.grad.numel());
+    return std::vector<double>(w1.grad().data(), w1.grad().data() + w1.grad().numel());
 }
 
 struct ProfiledNet {

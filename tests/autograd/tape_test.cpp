@@ -29,10 +29,10 @@ TEST_CASE("Parameters receive gradients directly and accumulate until zero_grad"
         auto w = tape.parameter(p);
         auto out = add(w, tape.constant(c0));
         tape.backward(out, Tensor<float>(Shape{2}, 1.0f).view());
-        CHECK(p.grad[0] == float(step));
+        CHECK(p.grad()[0] == float(step));
     }
     p.zero_grad();
-    CHECK(p.grad[1] == 0.0f);
+    CHECK(p.grad()[1] == 0.0f);
 }
 
 TEST_CASE("NoGradGuard records nothing; constants record nothing", "[tape]") {

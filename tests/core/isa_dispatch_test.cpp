@@ -77,7 +77,7 @@ TEMPLATE_TEST_CASE("SGD's update loops give the textbook update on every ISA", "
             std::vector<double> w(w0.data(), w0.data() + w0.numel()), buf(w.size(), 0.0);
             for (int step = 0; step < 2; ++step) {
                 const Tensor<T>& g = step == 0 ? g0 : g1;
-                std::copy(g.data(), g.data() + g.numel(), p.grad.data());
+                std::copy(g.data(), g.data() + g.numel(), p.grad().data());
                 opt.step();
                 for (std::size_t i = 0; i < w.size(); ++i) {
                     double d = static_cast<double>(g[static_cast<index_t>(i)]) + s.weight_decay * w[i];

@@ -39,8 +39,8 @@ std::vector<Tensor<T>> run_norm(bool sync, const Tensor<T>& x, const Tensor<T>& 
     std::vector<Tensor<T>> out;  // Tensor is move-only: no initializer list
     out.push_back(y.to_tensor());
     out.push_back(Tensor<T>::from(vx.grad()));
-    out.push_back(gamma.grad.clone());
-    out.push_back(beta.grad.clone());
+    out.push_back(gamma.grad().clone());
+    out.push_back(beta.grad().clone());
     out.push_back(std::move(rm));
     out.push_back(std::move(rv));
     return out;

@@ -61,11 +61,11 @@ Picture measure(Norm norm, bool residual, std::vector<int> aux_after = {}, std::
     nn::DeepSupervisionLoss<float> loss;  // cross-entropy, aux heads weighted 0.3
     loss(nn::forward_with_aux(*net, tape.constant(data.images())), data.labels()).backward();
     Picture p;
-    p.first = net->stem_conv().weight().grad.array().matrix().norm();
+    p.first = net->stem_conv().weight().grad().array().matrix().norm();
     for (auto& np : net->named_parameters())
         if (np.name.rfind("layer", 0) == 0 && np.name.find("conv") != std::string::npos &&
             np.name.find("weight") != std::string::npos)
-            p.last = np.parameter->grad.array().matrix().norm();
+            p.last = np.parameter->grad().array().matrix().norm();
     return p;
 }
 

@@ -365,7 +365,7 @@ TEST_CASE("Resuming SGD with momentum from a checkpoint continues bit-identicall
     auto run = [](nn::Module<float>& m, optim::SGD<float>& opt, int steps, std::uint64_t seed) {
         Generator gen(seed);
         for (int s = 0; s < steps; ++s) {
-            for (auto* p : m.parameters()) p->grad.fill_normal(gen);
+            for (auto* p : m.parameters()) p->grad().fill_normal(gen);
             opt.step();
         }
     };

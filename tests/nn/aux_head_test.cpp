@@ -55,7 +55,7 @@ TEST_CASE("Two calls of one model on one tape give two independent sets of aux l
     auto net = small_net({1, 2});
     const auto x1 = random_images(4, 1, 12, 11), x2 = random_images(4, 1, 12, 12);
     const std::vector<index_t> labels2{2, 4, 6, 8};
-    Tensor<double>& stem_grad = net->stem_conv().weight().grad;
+    Tensor<double>& stem_grad = net->stem_conv().weight().grad();
     auto aux_loss = [](const Outputs<double>& o, const std::vector<index_t>& labels) {
         return add(cross_entropy(o.aux[0], labels), cross_entropy(o.aux[1], labels));
     };
@@ -86,7 +86,7 @@ TEST_CASE("Two calls of one model on one tape give two independent sets of aux l
     // The first call's aux losses alone: exactly crop 1's gradient, and none reaches the FC above the heads.
     aux_loss(first, labels4).backward();
     CHECK(stem_grad.array().isApprox(grad1.array(), 1e-12));
-    CHECK(net->fc().weight().grad.array().abs().sum() == 0.0);
+    CHECK(net->fc().weight().grad().array().abs().sum() == 0.0);
     // Both calls' aux losses: the sum of the two crops' gradients.
     tape.rewind();
     net->zero_grad();
@@ -214,7 +214,7 @@ TEST_CASE("An aux-only loss reaches the layers below its head and none above", "
     net->zero_grad();
     cross_entropy(out.aux[0], labels4).backward();
     for (auto& np : net->named_parameters()) {
-        const double g = np.parameter->grad.array().abs().sum();
+        const double g = np.parameter->grad().array().abs().sum();
         const bool below = np.name.rfind("conv1", 0) == 0 || np.name.rfind("bn1", 0) == 0 ||
                            np.name.rfind("layer1.", 0) == 0 || np.name.rfind("aux1.", 0) == 0;
         INFO(np.name);

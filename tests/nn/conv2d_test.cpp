@@ -47,7 +47,7 @@ TEST_CASE("Conv2d forwards conv2d() with its stride and padding", "[nn][conv2d]"
     CHECK(y.value().array().isApprox(expected.value().array(), 0.0));
     conv.zero_grad();
     tape.backward(y, Tensor<double>(y.shape(), 1.0).view());
-    CHECK(conv.bias()->grad.array().isApprox(Eigen::ArrayXd::Constant(4, 2.0 * 16)));  // N * H_out * W_out
+    CHECK(conv.bias()->grad().array().isApprox(Eigen::ArrayXd::Constant(4, 2.0 * 16)));  // N * H_out * W_out
 }
 
 TEST_CASE("Conv2d's errors name the bad options and the input shape", "[nn][conv2d]") {

@@ -42,8 +42,8 @@ TEST_CASE("Linear's forward is linear() on its parameters, and its gradient reac
     fc.zero_grad();
     tape.backward(y, Tensor<double>(Shape{2, 3}, 1.0).view());
     // d(sum y)/d bias = N per output; d/d weight[o][i] = sum over the batch of x[:, i].
-    CHECK(fc.bias()->grad.array().isApprox(Eigen::ArrayXd::Constant(3, 2.0)));
-    for (index_t i = 0; i < 4; ++i) CHECK(fc.weight().grad[i] == Approx(x[i] + x[4 + i]));
+    CHECK(fc.bias()->grad().array().isApprox(Eigen::ArrayXd::Constant(3, 2.0)));
+    for (index_t i = 0; i < 4; ++i) CHECK(fc.weight().grad()[i] == Approx(x[i] + x[4 + i]));
 }
 
 TEST_CASE("Linear's errors name the bad sizes", "[nn][linear]") {

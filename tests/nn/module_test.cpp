@@ -68,10 +68,10 @@ TEST_CASE("Forward, backward and zero_grad through a module tree", "[nn][module]
     CHECK(y.shape() == Shape{2, 5});
     tape.backward(y, Tensor<double>(Shape{2, 5}, 1.0).view());
     double total = 0;
-    for (auto* p : net.parameters()) total += p->grad.array().abs().sum();
+    for (auto* p : net.parameters()) total += p->grad().array().abs().sum();
     CHECK(total > 0);
     net.zero_grad();
-    for (auto* p : net.parameters()) CHECK(p->grad.array().abs().sum() == 0);
+    for (auto* p : net.parameters()) CHECK(p->grad().array().abs().sum() == 0);
 }
 
 TEST_CASE("Shape errors inside a model name the module path and both shapes", "[nn][module]") {

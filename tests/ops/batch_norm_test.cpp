@@ -48,8 +48,8 @@ void check_batch_norm_fixture(const std::string& file, bool training, double tol
     CHECK(max_rel_diff(running_var, fx.get("running_var_after")) < tol);
     tape.backward(y, grad_output.view());
     CHECK(max_rel_diff(vx.grad(), fx.get("grad_input")) < tol);
-    CHECK(max_rel_diff(weight.grad, fx.get("grad_weight")) < tol);
-    CHECK(max_rel_diff(bias.grad, fx.get("grad_bias")) < tol);
+    CHECK(max_rel_diff(weight.grad(), fx.get("grad_weight")) < tol);
+    CHECK(max_rel_diff(bias.grad(), fx.get("grad_bias")) < tol);
 }
 
 }  // namespace

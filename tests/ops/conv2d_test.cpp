@@ -330,7 +330,7 @@ TEST_CASE("conv2d gradients reach only the operands that require them", "[ops][c
     Tensor<double> seed(y.shape(), 1.0);
     tape.backward(y, seed.view());
     const NaiveConv ref(x, w, nullptr, 1, 1, &seed);
-    CHECK(test::max_rel_diff(wp.grad, ref.dw) < 1e-12);
+    CHECK(test::max_rel_diff(wp.grad(), ref.dw) < 1e-12);
 
     Tape t2;
     {

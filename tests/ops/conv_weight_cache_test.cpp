@@ -112,13 +112,13 @@ TEST_CASE("Tensor's stamp: the version counts mutable accesses, the storage id i
 
 TEST_CASE("Binding a parameter to a tape does not count as changing it", "[core][tensor][autograd]") {
     Parameter<float> p(Tensor<float>(Shape{4}));
-    const auto value_version = p.value.version(), grad_version = p.grad.version();
+    const auto value_version = p.value.version(), grad_version = p.grad().version();
     Tape tape;
     (void)tape.parameter(p);
     NoGradGuard off(tape);
     (void)tape.parameter(p);
     CHECK(p.value.version() == value_version);
-    CHECK(p.grad.version() == grad_version);
+    CHECK(p.grad().version() == grad_version);
 }
 
 TEST_CASE("conv2d with a weight cache equals conv2d without, and repacks on every change", "[ops][conv2d][cache]") {

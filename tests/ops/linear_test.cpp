@@ -106,12 +106,12 @@ TEST_CASE("linear accumulates into parameters; a frozen bias gets nothing", "[op
     Tape tape;
     auto y = linear(tape.constant(x), tape.parameter(w), tape.parameter(b));
     tape.backward(y, Tensor<double>(Shape{6, 4}, 1.0).view());
-    for (index_t i = 0; i < 4; ++i) CHECK(b.grad[i] == 0.0);
+    for (index_t i = 0; i < 4; ++i) CHECK(b.grad()[i] == 0.0);
     // dW[o][j] = sum_i x[i][j] for a seed of ones
     for (index_t o = 0; o < 4; ++o)
         for (index_t j = 0; j < 3; ++j) {
             double col = 0;
             for (index_t i = 0; i < 6; ++i) col += x.at(i, j);
-            CHECK(w.grad.at(o, j) == Approx(col).epsilon(1e-13));
+            CHECK(w.grad().at(o, j) == Approx(col).epsilon(1e-13));
         }
 }

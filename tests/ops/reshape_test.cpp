@@ -72,7 +72,7 @@ TEST_CASE("reshape of a parameter leaves its value alone and accumulates into it
     sum(mul(y, y)).backward();
     for (index_t i = 0; i < 4; ++i) {
         CHECK(p.value[i] == float(i + 1));
-        CHECK(p.grad[i] == 2 * float(i + 1));
+        CHECK(p.grad()[i] == 2 * float(i + 1));
     }
 }
 

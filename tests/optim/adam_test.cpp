@@ -69,7 +69,7 @@ TEST_CASE("Adam has PyTorch's defaults and state names", "[optim][adam]") {
     CHECK(names[0].second->rank() == 0);
     CHECK(names[3].first == "group.0.param.0.max_exp_avg_sq");
     CHECK(names[3].second->shape() == Shape{2, 2});
-    p.grad.fill(1.0);
+    p.grad().fill(1.0);
     opt.step();
     opt.step();
     CHECK(opt.state(0, 0).step[0] == 2);

@@ -16,8 +16,8 @@ struct TwoParams {
     Parameter<double> weight{Tensor<double>(Shape{2, 3}, {0.5, -1.0, 2.0, 0.25, -0.75, 1.5})};
     Parameter<double> bias{Tensor<double>(Shape{3}, {0.1, -0.2, 0.3})};
     TwoParams() {
-        weight.grad = Tensor<double>(Shape{2, 3}, {0.3, 0.1, -0.2, 0.4, -0.5, 0.6});
-        bias.grad = Tensor<double>(Shape{3}, {-0.1, 0.2, 0.05});
+        weight.grad() = Tensor<double>(Shape{2, 3}, {0.3, 0.1, -0.2, 0.4, -0.5, 0.6});
+        bias.grad() = Tensor<double>(Shape{3}, {-0.1, 0.2, 0.05});
     }
     optim::WeightDecaySplit<double> split() { return {{&weight}, {&bias}}; }
 };
@@ -95,7 +95,7 @@ TEST_CASE("make_optimizer decays group 0 only, and steps as the concrete optimiz
     CHECK(names(*any) == names(*by_hand));
     CHECK_FALSE(names(*any).empty());
     any->zero_grad();
-    CHECK(a.weight.grad.data()[0] == 0.0);
+    CHECK(a.weight.grad().data()[0] == 0.0);
 }
 
 TEST_CASE("make_optimizer over one parameter list makes one group with the weight decay", "[optim][any_optimizer]") {

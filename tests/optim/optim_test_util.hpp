@@ -32,7 +32,7 @@ struct QuadSinProblem {
         for (int k = 0; k < 2; ++k)
             for (index_t i = 0; i < ps[k]->numel(); ++i) {
                 const T p = ps[k]->value[i];
-                ps[k]->grad[i] = T(2) * a[k][i] * p + b[k][i] * std::cos(p);
+                ps[k]->grad()[i] = T(2) * a[k][i] * p + b[k][i] * std::cos(p);
             }
     }
     std::vector<Parameter<T>*> params() { return {&p0, &p1}; }

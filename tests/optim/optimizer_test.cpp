@@ -52,15 +52,15 @@ TEST_CASE("Optimizer::step skips frozen parameters and checks gradient shapes", 
     Parameter<double> live(Tensor<double>(Shape{2}, {1.0, 1.0})), frozen(Tensor<double>(Shape{2}, {1.0, 1.0}));
     frozen.requires_grad = false;
     SGD<double> opt({&live, &frozen}, SGDOptions(0.1).momentum(0.9).weight_decay(0.1));
-    live.grad.fill(1.0);
-    frozen.grad.fill(1.0);
+    live.grad().fill(1.0);
+    frozen.grad().fill(1.0);
     opt.step();
     CHECK(live.value[0] == Approx(1.0 - 0.1 * 1.1));
     CHECK(frozen.value[0] == 1.0);
     CHECK(opt.state(0, 1).momentum_steps[0] == 0);
     CHECK(opt.state(0, 0).momentum_steps[0] == 1);
 
-    live.grad = Tensor<double>(Shape{3});
+    live.grad() = Tensor<double>(Shape{3});
     CHECK_THROWS_AS(opt.step(), ShapeError);
     CHECK_THROWS_WITH(opt.step(), Catch::Contains("SGD.step: parameter 0 of group 0 has a gradient of shape [3]") &&
                                       Catch::Contains("value of shape [2]"));
@@ -71,11 +71,11 @@ TEST_CASE("Optimizer::zero_grad zeroes every gradient of every group", "[optim][
     Parameter<float> a(Tensor<float>(Shape{2})), b(Tensor<float>(Shape{3}));
     RMSprop<float> opt({&a});
     opt.add_param_group({&b}, RMSpropOptions(0.1));
-    a.grad.fill(3.0f);
-    b.grad.fill(-1.0f);
+    a.grad().fill(3.0f);
+    b.grad().fill(-1.0f);
     opt.zero_grad();
-    CHECK(a.grad.array().abs().maxCoeff() == 0.0f);
-    CHECK(b.grad.array().abs().maxCoeff() == 0.0f);
+    CHECK(a.grad().array().abs().maxCoeff() == 0.0f);
+    CHECK(b.grad().array().abs().maxCoeff() == 0.0f);
 }
 
 TEST_CASE("Optimizer state is named per group and parameter and created eagerly", "[optim][optimizer]") {

@@ -53,7 +53,7 @@ TEST_CASE("SGD's first momentum step copies the gradient, later ones damp it", "
     Parameter<double> p(Tensor<double>(Shape{2}, {1.0, -2.0}));
     SGD<double> opt({&p}, SGDOptions(0.5).momentum(0.9).dampening(0.5));
     CHECK(opt.state(0, 0).momentum_steps[0] == 0);
-    p.grad = Tensor<double>(Shape{2}, {0.2, 0.4});
+    p.grad() = Tensor<double>(Shape{2}, {0.2, 0.4});
     opt.step();  // b = g = (0.2, 0.4); p -= 0.5 b
     CHECK(opt.state(0, 0).momentum_buffer[0] == 0.2);
     CHECK(p.value[0] == Approx(0.9));
@@ -69,7 +69,7 @@ TEST_CASE("SGD without momentum keeps no state", "[optim][sgd]") {
     SGD<float> opt({&p}, SGDOptions(0.1));
     CHECK(opt.state_tensors().empty());
     opt.set_momentum(0, 0.9);  // switched on later: the buffer appears and starts from the gradient
-    p.grad.fill(1.0f);
+    p.grad().fill(1.0f);
     opt.step();
     REQUIRE(opt.state_tensors().size() == 2);
     CHECK(opt.state_tensors()[0].first == "group.0.param.0.momentum_buffer");
@@ -115,11 +115,11 @@ TEST_CASE("SGD and zero_grad on a parameter split over threads give the same res
         SGD<float> opt({&p}, SGDOptions(0.1).momentum(0.9).weight_decay(0.01).nesterov(true));
         for (int step = 0; step < 2; ++step) {
             opt.zero_grad();
-            p.grad.fill_normal(gen);
+            p.grad().fill_normal(gen);
             opt.step();
         }
         opt.zero_grad();
-        const bool cleared = p.grad.array().abs().maxCoeff() == 0.0f;
+        const bool cleared = p.grad().array().abs().maxCoeff() == 0.0f;
 #ifdef _OPENMP
         omp_set_num_threads(saved);
 #endif

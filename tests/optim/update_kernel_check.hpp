@@ -43,7 +43,7 @@ std::vector<T> weights_after_update_steps(const Make& make, Isa isa, int threads
     Parameter<T> p(random_tensor<T>(Shape{update_check_length}, update_check_weight_seed));
     auto opt = make(std::vector<Parameter<T>*>{&p});
     for (int step = 0; step < update_check_steps; ++step) {
-        p.grad.copy_from(
+        p.grad().copy_from(
             random_tensor<T>(Shape{update_check_length}, update_check_grad_seed + std::uint64_t(step)).view());
         opt.step();
     }

@@ -77,7 +77,7 @@ struct NamedDiff {
     double rel;
 };
 
-/// For every parameter p of `module`: max_rel_diff(p.grad, fixture["grad." + name]).
+/// For every parameter p of `module`: max_rel_diff(p.grad(), fixture["grad." + name]).
 /// @throws ArgumentError naming the parameter when the fixture has no gradient for it; ShapeError on a shape
 ///         mismatch.
 template <class T>
@@ -86,7 +86,7 @@ std::vector<NamedDiff> parameter_grad_diffs(nn::Module<T>& module, const Fixture
     for (auto& np : module.named_parameters()) {
         const std::string key = "grad." + np.name;
         check<ArgumentError>(fixture.has(key), "parameter_grad_diffs: the fixture has no '", key, "'");
-        out.push_back({np.name, max_rel_diff(np.parameter->grad, fixture.get(key))});
+        out.push_back({np.name, max_rel_diff(np.parameter->grad(), fixture.get(key))});
     }
     return out;
 }

@@ -26,10 +26,10 @@ TEST_CASE("main_path_convs lists the main path's convs in depth order, without h
 TEST_CASE("conv_grad_norms gives each conv's weight-gradient L2 norm", "[experiment][grad_norms]") {
     auto net = build_network<float>(parse_setting("resnet8-bn"), 1, 10, 28, 0);
     auto convs = main_path_convs(*net);
-    for (std::size_t i = 0; i < convs.size(); ++i) convs[i].conv->weight().grad.array() = 0.0f;
-    convs[0].conv->weight().grad.array()(0) = 3.0f;
-    convs[0].conv->weight().grad.array()(1) = 4.0f;
-    convs[2].conv->weight().grad.array() = 1.0f;
+    for (std::size_t i = 0; i < convs.size(); ++i) convs[i].conv->weight().grad().array() = 0.0f;
+    convs[0].conv->weight().grad().array()(0) = 3.0f;
+    convs[0].conv->weight().grad().array()(1) = 4.0f;
+    convs[2].conv->weight().grad().array() = 1.0f;
     const auto norms = conv_grad_norms(*net);
     REQUIRE(norms.size() == convs.size());
     CHECK(norms[0].index == 0);
@@ -37,5 +37,5 @@ TEST_CASE("conv_grad_norms gives each conv's weight-gradient L2 norm", "[experim
     CHECK(norms[0].norm == Approx(5.0));
     CHECK(norms[1].norm == 0.0);
     CHECK(norms[2].index == 2);
-    CHECK(norms[2].norm == Approx(std::sqrt(static_cast<double>(convs[2].conv->weight().grad.numel()))));
+    CHECK(norms[2].norm == Approx(std::sqrt(static_cast<double>(convs[2].conv->weight().grad().numel()))));
 }

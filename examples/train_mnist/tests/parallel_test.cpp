@@ -53,11 +53,11 @@ public:
     void attach(nn::Module<float>&, const std::vector<Parameter<float>*>& params) override { params_ = params; }
     void average_gradients() override {
         std::vector<double> all;
-        for (Parameter<float>* p : params_) all.insert(all.end(), p->grad.data(), p->grad.data() + p->grad.numel());
+        for (Parameter<float>* p : params_) all.insert(all.end(), p->grad().data(), p->grad().data() + p->grad().numel());
         reduce(all.data(), static_cast<index_t>(all.size()), false);
         std::size_t k = 0;
         for (Parameter<float>* p : params_)
-            for (index_t i = 0; i < p->grad.numel(); ++i) p->grad[i] = static_cast<float>(all[k++] / size());
+            for (index_t i = 0; i < p->grad().numel(); ++i) p->grad()[i] = static_cast<float>(all[k++] / size());
         ++averages;
     }
     void sum(double* v, index_t n) override { reduce(v, n, false); }

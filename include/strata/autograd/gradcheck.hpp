@@ -142,7 +142,7 @@ GradcheckResult gradcheck_parameters(F&& f, const std::vector<Parameter<double>*
     for (Parameter<double>* p : params) values.push_back(p->value.view());
     auto analytic = [&] {
         std::vector<Tensor<double>> g;
-        for (Parameter<double>* p : params) g.push_back(p->grad.clone());
+        for (Parameter<double>* p : params) g.push_back(p->grad().clone());
         return g;
     };
     GradcheckResult result = detail::compare_gradients(run, values, analytic, opt);

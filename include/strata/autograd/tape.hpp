@@ -52,6 +52,9 @@ struct VarSlot {
     Shape shape;
     bool requires_grad;
     bool is_double;  ///< element type: double (true) or float (false)
+    /// The Parameter<T> whose gradient `grad` is (Tape::parameter), else null; its gradient may be cleared
+    /// (zero_grad() deferred), and then the first write overwrites it or the first read zero-fills it.
+    const void* parameter = nullptr;
 };
 
 /// Index of the first NaN or infinity among `n` elements at `p` (of float or double), or -1.
@@ -153,21 +156,26 @@ public:
                       "not use tape.constant(t)");
         return {};
     }
-    /// A value that views a parameter; backward accumulates into `p.grad` directly.
-    /// @throws ShapeError when p.grad and p.value have different shapes.
+    /// A value that views a parameter; backward accumulates into `p.grad()` directly (its first write
+    /// overwrites a gradient that zero_grad() cleared).
+    /// @throws ShapeError when p.grad() and p.value have different shapes.
     template <class T>
     Var<T> parameter(Parameter<T>& p) {
-        check<ShapeError>(p.grad.shape() == p.value.shape(), "parameter gradient of shape ", p.grad.shape(),
+        check<ShapeError>(p.grad_.shape() == p.value.shape(), "parameter gradient of shape ", p.grad_.shape(),
                           " does not match its value's shape ", p.value.shape());
         // Const access: binding reads nothing and writes nothing, so it must not count as a change of the value
         // (Tensor::version(), which keeps ConvWeightCache's packed weights valid) and must not write the
-        // tensors (several threads may serve from one model, each with its own tape).
+        // tensors (several threads may serve from one model, each with its own tape). Nor does it settle a
+        // cleared gradient: that is left to backward's first write.
         T* value = const_cast<T*>(std::as_const(p.value).data());
-        T* grad = const_cast<T*>(std::as_const(p.grad).data());
+        T* grad = const_cast<T*>(std::as_const(p.grad_).data());
         auto* slot = new (arena_.allocate(sizeof(detail::VarSlot)))
-            detail::VarSlot{value, grad, p.value.shape(), p.requires_grad, std::is_same_v<T, double>};
-        if (!p.requires_grad) slot->grad = nullptr;
-        if (ready_hook_ && p.requires_grad && grad_enabled()) mark_parameter(grad);
+            detail::VarSlot{value, grad, p.value.shape(), p.requires_grad, std::is_same_v<T, double>, &p};
+        if (!p.requires_grad) {
+            slot->grad = nullptr;
+            slot->parameter = nullptr;
+        }
+        if (ready_hook_ && p.requires_grad && grad_enabled()) mark_parameter(grad, &p, &settle_parameter<T>);
         return Var<T>(this, slot, generation_);
     }
 
@@ -325,17 +333,24 @@ private:
 
     /// The first parameter() binding of a parameter this step: gradients accumulate only in nodes recorded
     /// after it. A parameter bound again later (weight sharing, a module called twice) keeps its first mark.
-    void mark_parameter(const void* grad) {
+    void mark_parameter(const void* grad, const void* parameter, void (*settle)(const void*)) {
         for (const ReadyMark& m : ready_marks_)
             if (m.grad == grad) return;
-        ready_marks_.push_back(ReadyMark{nodes_.size(), grad});
+        ready_marks_.push_back(ReadyMark{nodes_.size(), grad, parameter, settle});
+    }
+    /// Zero-fills the gradient of the Parameter<T> at `parameter` if zero_grad() cleared it and nothing wrote it.
+    template <class T>
+    static void settle_parameter(const void* parameter) {
+        static_cast<const Parameter<T>*>(parameter)->settle();
     }
     /// Calls the hook for the marks (taken from the back, `marks` of them left) whose readers all have index
     /// >= `done`, i.e. have run.
     void fire_ready(std::size_t& marks, std::size_t done) {
         while (marks > 0 && ready_marks_[marks - 1].first_reader >= done) {
             --marks;
-            ready_hook_(ready_context_, ready_marks_[marks].grad);
+            const ReadyMark& m = ready_marks_[marks];
+            m.settle(m.parameter);  // a bound parameter no gradient reached: its zeros are final
+            ready_hook_(ready_context_, m.grad);
         }
     }
 
@@ -396,6 +411,8 @@ private:
     struct ReadyMark {
         std::size_t first_reader;  // index of the first node recorded after the parameter's first binding
         const void* grad;
+        const void* parameter;               // the Parameter<T> owning grad
+        void (*settle)(const void* parameter);  // Tape::settle_parameter<T>
     };
     GradientReadyHook ready_hook_ = nullptr;
     void* ready_context_ = nullptr;
@@ -495,16 +512,18 @@ public:
             T* g = tape_->arena_.template allocate_array<T>(n);
             std::memset(static_cast<void*>(g), 0, n * sizeof(T));
             slot_->grad = g;
+        } else if (slot_->parameter != nullptr) {
+            static_cast<const Parameter<T>*>(slot_->parameter)->settle();  // zero-fills a cleared gradient
         }
         if (tape_->in_backward_) tape_->touched_.push_back(slot_);
         return {static_cast<T*>(slot_->grad), slot_->shape};
     }
 
     /// For op authors whose backward writes every element of this gradient: when no gradient has reached this
-    /// value yet, returns a new, uninitialised buffer and sets `fresh` (the caller must then assign every
-    /// element instead of adding to it, which saves zeroing the buffer and reading the zeros back); otherwise
-    /// returns grad() and clears `fresh`. Fan-out stays correct: whichever op reaches the value first writes,
-    /// the others add.
+    /// value yet (or it is a parameter's gradient that zero_grad() cleared and nothing wrote since), returns a
+    /// buffer of undefined contents and sets `fresh` (the caller must then assign every element instead of
+    /// adding to it, which saves zeroing the buffer and reading the zeros back); otherwise returns grad() and
+    /// clears `fresh`. Fan-out stays correct: whichever op reaches the value first writes, the others add.
     /// @throws what grad() throws.
     TensorView<T> grad_for_write(bool& fresh) const {
         check_alive();
@@ -513,6 +532,8 @@ public:
         fresh = slot_->grad == nullptr;
         if (fresh)
             slot_->grad = tape_->arena_.template allocate_array<T>(static_cast<std::size_t>(slot_->shape.numel()));
+        else if (slot_->parameter != nullptr)
+            fresh = static_cast<const Parameter<T>*>(slot_->parameter)->take_cleared();
         if (tape_->in_backward_) tape_->touched_.push_back(slot_);
         return {static_cast<T*>(slot_->grad), slot_->shape};
     }

@@ -69,8 +69,8 @@ public:
         std::vector<Parameter<T>*> order;  // reverse registration order: the order backward finishes them
         for (std::size_t i = params.size(); i-- > 0;) {
             check<ArgumentError>(params[i] != nullptr, "GradientAverager: parameter ", i, " is null");
-            check<ArgumentError>(params[i]->grad.shape() == params[i]->value.shape(), "GradientAverager: parameter ",
-                                 i, " has a gradient of shape ", params[i]->grad.shape(), " but a value of shape ",
+            check<ArgumentError>(params[i]->grad().shape() == params[i]->value.shape(), "GradientAverager: parameter ",
+                                 i, " has a gradient of shape ", params[i]->grad().shape(), " but a value of shape ",
                                  params[i]->value.shape());
             if (params[i]->requires_grad) order.push_back(params[i]);
         }
@@ -87,7 +87,7 @@ public:
         }
         requests_.assign(buckets_.size(), MPI_REQUEST_NULL);
         for (std::size_t b = 0; b < buckets_.size(); ++b)
-            for (Parameter<T>* p : buckets_[b].params) bucket_of_.push_back({p->grad.data(), b});
+            for (Parameter<T>* p : buckets_[b].params) bucket_of_.push_back({p->grad().data(), b});
         std::sort(bucket_of_.begin(), bucket_of_.end(),
                   [](const GradBucket& x, const GradBucket& y) { return std::less<const void*>()(x.grad, y.grad); });
         check_same_layout();
@@ -210,14 +210,14 @@ private:
     static void pack(Bucket& b) {
         T* dst = b.buffer.data();
         for (Parameter<T>* p : b.params) {
-            std::memcpy(dst, p->grad.data(), sizeof(T) * static_cast<std::size_t>(p->numel()));
+            std::memcpy(dst, p->grad().data(), sizeof(T) * static_cast<std::size_t>(p->numel()));
             dst += p->numel();
         }
     }
     static void unpack(Bucket& b, T scale) {
         const T* src = b.buffer.data();
         for (Parameter<T>* p : b.params) {
-            T* g = p->grad.data();
+            T* g = p->grad().data();
             for (index_t i = 0; i < p->numel(); ++i) g[i] = src[i] * scale;
             src += p->numel();
         }

@@ -347,12 +347,12 @@ bool conv_transposed_input_grad(const ConvForward<T>& f) {
            f.unfold.all_taps();
 }
 
-/// dx [N, Cin, H, W] += the input gradient of the stride-1 convolution `f` for the output gradient `dy`: the
-/// convolution of dy (padded by kernel - 1 - padding) with the weight's channels swapped and its taps reversed,
-/// wt[c, co, kh-1-i, kw-1-j] = w[co, c, i, j]. It runs as conv2d's forward (an implicit GEMM that reads dy in
-/// place and adds into dx), so no column matrix is written and no col2im folds it back.
+/// dx [N, Cin, H, W] += (with `overwrite`: =) the input gradient of the stride-1 convolution `f` for the output
+/// gradient `dy`: the convolution of dy (padded by kernel - 1 - padding) with the weight's channels swapped and its
+/// taps reversed, wt[c, co, kh-1-i, kw-1-j] = w[co, c, i, j]. It runs as conv2d's forward (an implicit GEMM that
+/// reads dy in place and adds into, or writes, dx), so no column matrix is written and no col2im folds it back.
 template <class T>
-void conv2d_input_grad_transposed(Tape& tape, const T* dy, const ConvForward<T>& f, T* dx) {
+void conv2d_input_grad_transposed(Tape& tape, const T* dy, const ConvForward<T>& f, T* dx, bool overwrite) {
     const Window2d& g = f.unfold.g;
     const index_t kk = g.kernel_h * g.kernel_w, cin = g.channels, cout = f.Cout;
     T* wt = tape.buffer<T>(cin * cout * kk);
@@ -365,7 +365,7 @@ void conv2d_input_grad_transposed(Tape& tape, const T* dy, const ConvForward<T>&
     });
     const Window2d back(cout, g.out_h, g.out_w, g.kernel_h, g.kernel_w, 1, g.kernel_h - 1 - g.padding);
     ConvEpilogue<T> add_to_dx;
-    add_to_dx.accumulate = true;
+    add_to_dx.accumulate = !overwrite;
     conv2d_forward(tape, dy, f.N, wt, cin, back, add_to_dx, dx);
 }
 
@@ -385,14 +385,19 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
     Tape& tape = x.tape();
     const T* px = x.value().data();
     // The gradient buffers first: made on first use, they must not come from the scratch scope below.
-    T* dx_all = x.requires_grad() ? x.grad().data() : nullptr;
+    // The input gradient is written (not added to) when nothing reached it yet and the transposed convolution
+    // computes it (every element); the other paths add into a zeroed one.
+    bool dx_fresh = false;
+    T* dx_all = x.requires_grad() ? x.grad_for_write(dx_fresh).data() : nullptr;
+    if (dx_fresh && !transposed_dx) std::fill_n(dx_all, x.numel(), T(0));
     T* dx = need_dx ? dx_all : nullptr;
-    T* dw_all = wants_dw ? weight.grad().data() : nullptr;
+    bool dw_fresh = false;  // dw holds no gradient yet (new, or cleared by zero_grad()): write it, do not add
+    T* dw_all = wants_dw ? weight.grad_for_write(dw_fresh).data() : nullptr;
     T* dw = need_dw ? dw_all : nullptr;
     const index_t cols_max = plan.group * P;
     Tape::ScratchScope scratch_scope(tape);
-    if (transposed_dx) conv2d_input_grad_transposed(tape, dy, f, dx_all);
-    if (direct_dw) conv2d_weight_grad_direct(tape, px, dy, N, Cout, unfold.g, plan.threads, dw_all);
+    if (transposed_dx) conv2d_input_grad_transposed(tape, dy, f, dx_all, dx_fresh);
+    if (direct_dw) conv2d_weight_grad_direct(tape, px, dy, N, Cout, unfold.g, plan.threads, dw_all, dw_fresh);
     if (!need_dw && !need_dx) return;
     // Per-thread scratch: [weight-gradient partial] [padded image] [col] [dcol] [gathered dY] [packing].
     const bool partial_dw = need_dw && (plan.threads > 1 || !unfold.all_taps());
@@ -427,17 +432,21 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
     if (need_dx && dx_blocking.isa() != Isa::generic)
         wt = gemm_pack_a(true, K, Cout, f.wk, K, dx_blocking, tape.buffer<T>(dx_blocking.packed_a_size(K, Cout)),
                          plan.threads);
-    // A thread's partial weight gradient is written (not added to) by its first chunk, so it needs no clearing.
+    // A thread's partial weight gradient is written (not added to) by its first chunk, so it needs no clearing;
+    // so is dw itself on one thread when it holds no gradient yet (`dw_pending`: no chunk has written it).
     std::int32_t* started = partial_dw ? tape.buffer<std::int32_t>(plan.threads) : nullptr;
     if (started) std::fill_n(started, plan.threads, 0);
+    bool dw_pending = need_dw && !partial_dw && dw_fresh;  // only one thread then runs the chunks
 
     auto backward_chunk = [&](index_t c) {
         const index_t n0 = plan.first(c), count = plan.size(c, N), cols = count * P;
         const int me = thread_index();
         T* mine = scratch + me * per_thread;
         T* dw_acc = partial_dw ? mine : dw;
-        const bool dw_add = !started || started[me] != 0;  // false: the chunk's product overwrites the partial
+        // false: the chunk's product overwrites the partial (or dw, on one thread, when it holds no gradient yet)
+        const bool dw_add = started ? started[me] != 0 : !dw_pending;
         if (started) started[me] = 1;
+        else if (dw_pending) dw_pending = false;
         T* padded = mine + dw_stride;
         T* col_buf = padded + pad_stride;
         T* dcol = col_buf + col_stride;
@@ -484,6 +493,7 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
         }
     };
     parallel_for(plan.chunks, plan.threads, plan.threads > 1, [&](index_t c) { backward_chunk(c); });
+    if (dw_pending) std::fill_n(dw, Cout * unfold.g.channels * unfold.g.kernel_h * unfold.g.kernel_w, T(0));
 
     if (partial_dw) {  // add the partial weight gradients in thread order, output channels shared out
         // Only the partials of threads that ran a chunk hold one (OpenMP may give a region fewer threads).
@@ -496,7 +506,7 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
             const index_t rows = std::min(per, Cout - co0);
             if (rows <= 0) return;
             conv_add_weight_grad_parts(dw + co0 * unfold.g.channels * unfold.g.kernel_h * unfold.g.kernel_w, parts,
-                                       count, co0 * K, rows, unfold);
+                                       count, co0 * K, rows, unfold, dw_fresh);
         });
     }
 }

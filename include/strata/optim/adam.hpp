@@ -167,7 +167,7 @@ void adam_update(Parameter<T>& p, AdamState<T>& s, const O& o, bool decoupled) {
     c.shrink = static_cast<T>(1 - o.lr() * o.weight_decay());
     const bool l2 = !decoupled && o.weight_decay() != 0, amsgrad = o.amsgrad();
     T* w = p.value.data();
-    const T* grad = p.grad.data();
+    const T* grad = p.grad().data();
     T* m = s.exp_avg.data();
     T* v = s.exp_avg_sq.data();
     T* vmax = amsgrad ? s.max_exp_avg_sq.data() : nullptr;

@@ -33,8 +33,8 @@ double clip_grad_norm(const std::vector<Parameter<T>*>& params, double max_norm,
     for (Parameter<T>* p : params) {
         if (!p->requires_grad) continue;
         any = true;
-        const T* g = p->grad.data();
-        const index_t n = p->grad.numel();
+        const T* g = p->grad().data();
+        const index_t n = p->grad().numel();
         double norm = 0;
         if (inf) {
             for (index_t i = 0; i < n; ++i) norm = std::max(norm, std::abs(static_cast<double>(g[i])));
@@ -53,7 +53,7 @@ double clip_grad_norm(const std::vector<Parameter<T>*>& params, double max_norm,
     if (!(coef < 1.0) && !std::isnan(coef)) return total;  // multiplying by 1 would change nothing
     const T c = static_cast<T>(coef);
     for (Parameter<T>* p : params)
-        if (p->requires_grad) p->grad.array() *= c;
+        if (p->requires_grad) p->grad().array() *= c;
     return total;
 }
 
@@ -67,7 +67,7 @@ void clip_grad_value(const std::vector<Parameter<T>*>& params, double clip_value
         check<ArgumentError>(params[i] != nullptr, "clip_grad_value: parameter ", i, " is null");
     const T hi = static_cast<T>(clip_value);
     for (Parameter<T>* p : params)
-        if (p->requires_grad) p->grad.array() = p->grad.array().max(-hi).min(hi);
+        if (p->requires_grad) p->grad().array() = p->grad().array().max(-hi).min(hi);
 }
 
 }  // namespace strata::optim

@@ -113,8 +113,8 @@ public:
             for (std::size_t i = 0; i < group.params.size(); ++i) {
                 Parameter<T>& p = *group.params[i];
                 if (!p.requires_grad) continue;
-                check<ShapeError>(p.grad.shape() == p.value.shape(), name_, ".step: parameter ", i, " of group ", g,
-                                  " has a gradient of shape ", p.grad.shape(), " but a value of shape ",
+                check<ShapeError>(p.grad().shape() == p.value.shape(), name_, ".step: parameter ", i, " of group ", g,
+                                  " has a gradient of shape ", p.grad().shape(), " but a value of shape ",
                                   p.value.shape());
                 State& s = states_[g][i];
                 s.ensure(p.value.shape(), group.options);

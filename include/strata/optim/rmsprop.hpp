@@ -166,7 +166,7 @@ protected:
         c.mom = static_cast<T>(o.momentum());
         const bool decay = o.weight_decay() != 0, centered = o.centered(), use_momentum = o.momentum() > 0;
         T* w = p.value.data();
-        const T* grad = p.grad.data();
+        const T* grad = p.grad().data();
         T* sq = s.square_avg.data();
         T* ga = centered ? s.grad_avg.data() : nullptr;
         T* buf = use_momentum ? s.momentum_buffer.data() : nullptr;

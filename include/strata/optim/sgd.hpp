@@ -135,7 +135,7 @@ protected:
         const bool decay = o.weight_decay() != 0, use_momentum = o.momentum() != 0, nesterov = o.nesterov();
         const bool first = use_momentum && s.momentum_steps[0] == T(0);
         T* w = p.value.data();
-        const T* grad = p.grad.data();
+        const T* grad = p.grad().data();
         T* buf = use_momentum ? s.momentum_buffer.data() : nullptr;
         // Element-wise, so large parameters are shared out among the threads with the same result.
         strata::detail::parallel_split(p.numel(), strata::detail::elementwise_split_min, [&](index_t b, index_t e) {

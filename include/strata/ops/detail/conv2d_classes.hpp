@@ -101,18 +101,23 @@ inline constexpr index_t conv_class_min_columns = 32;
 inline constexpr index_t conv_class_block_samples = 256;
 
 /// The weight [Cout, Cin, kh, kw] over the taps of class (r, c) as a [Cout, Cin * taps] matrix (channel outer,
-/// taps in row-major kernel order), into `out`.
+/// taps in row-major kernel order), into `out`: one pass over the weight per 64 taps.
 template <class T>
 void conv_class_weight(const T* w, index_t cout, const Window2d& g, const ConvTapClasses& k, int r, int c, T* out) {
-    const index_t kk = g.kernel_h * g.kernel_w;
-    const auto& rows = k.rows[r];
-    const auto& cols = k.cols[c];
-    for (index_t co = 0; co < cout; ++co)
-        for (index_t ch = 0; ch < g.channels; ++ch) {
-            const T* from = w + (co * g.channels + ch) * kk;
-            for (index_t i = rows.lo; i <= rows.hi; ++i)
-                for (index_t j = cols.lo; j <= cols.hi; ++j) *out++ = from[i * g.kernel_w + j];
-        }
+    const index_t kk = g.kernel_h * g.kernel_w, rows = cout * g.channels;
+    const auto& rs = k.rows[r];
+    const auto& cs = k.cols[c];
+    const index_t taps = (rs.hi - rs.lo + 1) * (cs.hi - cs.lo + 1), width = cs.hi - cs.lo + 1;
+    constexpr index_t listed = 64;
+    index_t tap[listed];
+    for (index_t t0 = 0; t0 < taps; t0 += listed) {
+        const index_t n = std::min(listed, taps - t0);
+        for (index_t t = 0; t < n; ++t)
+            tap[t] = (rs.lo + (t0 + t) / width) * g.kernel_w + cs.lo + (t0 + t) % width;
+        with_tap_count(n == taps ? n : 0, [&](auto count) {
+            gather_weight_taps<decltype(count)::value>(w, rows, kk, tap, n, out + t0, taps);
+        });
+    }
 }
 
 /// Row offsets of class (r, c)'s column matrix in an unpadded image of `plan` (channel outer, taps row-major):

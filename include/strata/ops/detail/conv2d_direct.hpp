@@ -173,10 +173,11 @@ inline constexpr index_t conv_direct_dw_chunk_bytes = 256 * 1024;
 /// partial (or straight into dw on one thread) in chunks that fit in L2: the chunk's images padded and its
 /// output gradients on the row grid (zero in the dropped columns), then, for each few output channels and each
 /// input channel, the nine taps' dot products over the whole chunk in registers. The partials are added in
-/// thread order. Scratch from the tape (the caller's scratch scope).
+/// thread order. With `overwrite` dw holds no gradient yet and is written instead of added to. Scratch from the
+/// tape (the caller's scratch scope).
 template <class T>
 void conv2d_weight_grad_direct(Tape& tape, const T* px, const T* dy, index_t N, index_t Cout, const Window2d& g,
-                               int threads, T* dw) {
+                               int threads, T* dw, bool overwrite = false) {
     const Isa isa = active_isa();
     const ConvRowGrid grid(g, DirectLanes<T>(isa).width);
     const index_t Cin = g.channels, K = Cin * 9, P = g.col_cols(), image = Cin * g.height * g.width;
@@ -192,7 +193,7 @@ void conv2d_weight_grad_direct(Tape& tape, const T* px, const T* dy, index_t N, 
     parallel_for(parts, parts, parts > 1, [&](index_t s) {
         T* mine = scratch + s * per_thread;
         T* acc = parts > 1 ? mine : dw;
-        if (parts > 1) std::fill_n(acc, Cout * K, T(0));
+        if (parts > 1 || overwrite) std::fill_n(acc, Cout * K, T(0));
         T* xs = mine + part_stride;
         T* dys = xs + chunk * x_stride;
         const index_t first = s * N / parts, last = (s + 1) * N / parts;
@@ -228,7 +229,10 @@ void conv2d_weight_grad_direct(Tape& tape, const T* px, const T* dy, index_t N, 
             const index_t begin = s * total / parts, end = (s + 1) * total / parts;
             for (int t = 0; t < parts; ++t) {
                 const T* part = scratch + t * per_thread;
-                for (index_t i = begin; i < end; ++i) dw[i] += part[i];
+                if (t == 0 && overwrite)
+                    std::copy(part + begin, part + end, dw + begin);
+                else
+                    for (index_t i = begin; i < end; ++i) dw[i] += part[i];
             }
         });
     }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "strata/autograd/tape.hpp"
 #include "strata/core/aligned.hpp"
@@ -226,6 +227,51 @@ void conv_from_nchw(const T* nchw, index_t count, index_t cout, index_t P, T* y)
         }
 }
 
+/// Calls f(std::integral_constant<int, n>{}) for the common tap counts n (1, 2, 3, 4, 6, 9), so that loops over
+/// a weight row's taps unroll, and f(std::integral_constant<int, 0>{}) for any other count.
+template <class F>
+void with_tap_count(index_t taps, F&& f) {
+    switch (taps) {
+        case 1: return f(std::integral_constant<int, 1>{});
+        case 2: return f(std::integral_constant<int, 2>{});
+        case 3: return f(std::integral_constant<int, 3>{});
+        case 4: return f(std::integral_constant<int, 4>{});
+        case 6: return f(std::integral_constant<int, 6>{});
+        case 9: return f(std::integral_constant<int, 9>{});
+        default: return f(std::integral_constant<int, 0>{});
+    }
+}
+
+/// out [rows, ld] = the `taps` elements at tap[0..taps) of each of `rows` rows of `w`, `kk` apart (Taps: the
+/// tap count as a constant, or 0 for `taps`).
+template <int Taps, class T, class I>
+void gather_weight_taps(const T* w, index_t rows, index_t kk, const I* tap, index_t taps, T* out, index_t ld) {
+    const index_t n = Taps > 0 ? Taps : taps;
+    for (index_t r = 0; r < rows; ++r, w += kk, out += ld)
+        for (index_t t = 0; t < n; ++t) out[t] = w[tap[t]];
+}
+
+/// The inverse for gradients: each of `rows` rows of dw (`kk` apart) gets a[r, t] + b[r, t] (or a[r, t] without
+/// `b`; a and b [rows, taps]) added at its taps tap[0..taps); with `assign` each row is first set to zero (dw
+/// held no gradient). Rows go in blocks small enough to stay in L1 between the zeroing and the taps.
+template <int Taps, class T, class I>
+void scatter_weight_taps(const T* a, const T* b, index_t rows, index_t kk, const I* tap, index_t taps, T* dw,
+                         bool assign) {
+    const index_t n = Taps > 0 ? Taps : taps;
+    constexpr index_t block = 256;
+    for (index_t r0 = 0; r0 < rows; r0 += block) {
+        const index_t r1 = std::min(rows, r0 + block);
+        if (assign) std::fill(dw + r0 * kk, dw + r1 * kk, T(0));
+        if (b) {
+            for (index_t r = r0; r < r1; ++r)
+                for (index_t t = 0; t < n; ++t) dw[r * kk + tap[t]] += a[r * n + t] + b[r * n + t];
+        } else {
+            for (index_t r = r0; r < r1; ++r)
+                for (index_t t = 0; t < n; ++t) dw[r * kk + tap[t]] += a[r * n + t];
+        }
+    }
+}
+
 /// The weight [Cout, Cin, kh, kw] as the [Cout, Cin * taps] matrix of the plan's active taps: the weight
 /// itself when every tap is active, else a compacted copy in the tape's arena.
 /// Shared out among `threads` OpenMP threads (by output channel) when there is more than one.
@@ -234,40 +280,48 @@ const T* conv_active_weight(Tape& tape, const T* w, index_t cout, const Im2colPl
     if (plan.all_taps()) return w;
     const index_t kk = plan.g.kernel_h * plan.g.kernel_w, cin = plan.g.channels, K = plan.rows();
     T* wk = tape.buffer<T>(cout * K);
-    parallel_for(cout, threads, threads > 1, [&](index_t co) {
-        for (index_t c = 0; c < cin; ++c)
-            for (index_t a = 0; a < plan.taps; ++a)
-                wk[co * K + c * plan.taps + a] = w[(co * cin + c) * kk + plan.tap_ids[a]];
+    with_tap_count(plan.taps, [&](auto taps) {
+        parallel_for(cout, threads, threads > 1, [&](index_t co) {
+            gather_weight_taps<decltype(taps)::value>(w + co * cin * kk, cin, kk, plan.tap_ids, plan.taps,
+                                                      wk + co * K, plan.taps);
+        });
     });
     return wk;
 }
 
-/// acc[i] += a[i] + b[i], or acc[i] += a[i] without `b` (pointers as parameters: see relu.hpp's loops).
+/// acc[i] += a[i] + b[i], or acc[i] += a[i] without `b` (pointers as parameters: see relu.hpp's loops); with
+/// `assign`, acc[i] = a[i] + b[i] (or a[i]) instead.
 template <class T>
-inline void accumulate_sum_loop(const T* a, const T* b, T* acc, index_t n) {
-    if (b) simd_loop(n, [a, b, acc](index_t i) { acc[i] += a[i] + b[i]; });
-    else simd_loop(n, [a, acc](index_t i) { acc[i] += a[i]; });
+inline void accumulate_sum_loop(const T* a, const T* b, T* acc, index_t n, bool assign) {
+    if (assign) {
+        if (b) simd_loop(n, [a, b, acc](index_t i) { acc[i] = a[i] + b[i]; });
+        else simd_loop(n, [a, acc](index_t i) { acc[i] = a[i]; });
+    } else {
+        if (b) simd_loop(n, [a, b, acc](index_t i) { acc[i] += a[i] + b[i]; });
+        else simd_loop(n, [a, acc](index_t i) { acc[i] += a[i]; });
+    }
 }
 
 /// dw [Cout, Cin, kh, kw] += the sum of the `count` partial gradients parts[t] + offset ([Cout, Cin * taps]
-/// each, over the plan's active taps), added in order, two per pass over dw.
+/// each, over the plan's active taps), added in order, two per pass over dw. With `overwrite` dw holds no
+/// gradient yet: the first pass writes every element (zero at the inactive taps) instead of adding, and with
+/// no partial at all dw is zero-filled.
 template <class T>
 void conv_add_weight_grad_parts(T* dw, T* const* parts, int count, index_t offset, index_t cout,
-                                const Im2colPlan& plan) {
+                                const Im2colPlan& plan, bool overwrite = false) {
     const index_t kk = plan.g.kernel_h * plan.g.kernel_w, cin = plan.g.channels, K = plan.rows();
+    if (count == 0 && overwrite) std::fill_n(dw, cout * cin * kk, T(0));
     for (int t = 0; t < count; t += 2) {
         const T* p0 = parts[t] + offset;
         const T* p1 = t + 1 < count ? parts[t + 1] + offset : nullptr;
+        const bool assign = overwrite && t == 0;
         if (plan.all_taps()) {
-            run_for_active_isa([&] { accumulate_sum_loop(p0, p1, dw, cout * K); });
+            run_for_active_isa([&] { accumulate_sum_loop(p0, p1, dw, cout * K, assign); });
             continue;
         }
-        for (index_t co = 0; co < cout; ++co)
-            for (index_t c = 0; c < cin; ++c)
-                for (index_t a = 0; a < plan.taps; ++a) {
-                    const index_t i = co * K + c * plan.taps + a;
-                    dw[(co * cin + c) * kk + plan.tap_ids[a]] += p1 ? p0[i] + p1[i] : p0[i];
-                }
+        with_tap_count(plan.taps, [&](auto taps) {
+            scatter_weight_taps<decltype(taps)::value>(p0, p1, cout * cin, kk, plan.tap_ids, plan.taps, dw, assign);
+        });
     }
 }
 
