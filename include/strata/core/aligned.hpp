@@ -3,6 +3,7 @@
 /// 64-byte aligned heap buffers (cache line and AVX-512 width), used by Tensor and the autograd arena.
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -20,6 +21,14 @@ namespace detail {
 
 /// Rounds `n` up to a multiple of `alignment`.
 constexpr std::size_t round_up_to_alignment(std::size_t n) { return (n + alignment - 1) & ~(alignment - 1); }
+
+/// `n` elements of T rounded up to whole `alignment`-byte lines, in elements: buffers laid out back to back
+/// with these sizes all start on a line.
+template <class T>
+constexpr std::int64_t whole_lines(std::int64_t n) {
+    constexpr auto per_line = static_cast<std::int64_t>(alignment / sizeof(T));
+    return (n + per_line - 1) / per_line * per_line;
+}
 
 /// Size from which aligned_allocate places a buffer on whole 2 MB pages and, on Linux, asks for transparent huge
 /// pages (madvise; a hint the kernel ignores where they are off). A training step's arena and activations are

@@ -12,6 +12,7 @@
 #include <omp.h>
 #endif
 
+#include "strata/core/aligned.hpp"
 #include "strata/core/shape.hpp"
 
 namespace strata::detail {
@@ -97,8 +98,7 @@ inline constexpr index_t thread_scratch_gap_bytes = index_t{64} * 1024;
 /// whole 64-byte lines, plus thread_scratch_gap_bytes when `threads` > 1.
 template <class T>
 index_t thread_scratch_stride(index_t n, index_t threads) {
-    const auto per_line = static_cast<index_t>(64 / sizeof(T));
-    const index_t lines = (n + per_line - 1) / per_line * per_line;
+    const index_t lines = whole_lines<T>(n);
     return threads > 1 ? lines + thread_scratch_gap_bytes / static_cast<index_t>(sizeof(T)) : lines;
 }
 

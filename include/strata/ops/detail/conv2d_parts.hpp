@@ -83,8 +83,7 @@ struct ConvBatchPlan {
 /// Number of T in a per-thread scratch slice of `n` elements, rounded up to whole 64-byte lines.
 template <class T>
 index_t conv_scratch_stride(index_t n) {
-    const auto per_line = static_cast<index_t>(alignment / sizeof(T));
-    return (n + per_line - 1) / per_line * per_line;
+    return whole_lines<T>(n);
 }
 
 /// Unfolds samples [n0, n0 + count) of `x` side by side into `col` ([K, count*P]) and returns it, or returns

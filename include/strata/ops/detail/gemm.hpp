@@ -25,13 +25,6 @@ namespace strata::detail {
 
 namespace gemm_impl {
 
-/// Elements `n` T take when rounded up to whole 64-byte lines.
-template <class T>
-index_t whole_lines(index_t n) {
-    const auto per_line = static_cast<index_t>(alignment / sizeof(T));
-    return (n + per_line - 1) / per_line * per_line;
-}
-
 /// Cache blocks of strata's packed kernels for one ISA's Simd<T>, clipped to a product's size: A's block
 /// [mc x kc] and B's block [kc x nc], mc a multiple of the register tile's rows, nc of its columns.
 struct PackedBlocks {
@@ -81,9 +74,9 @@ public:
     /// Elements of scratch the two packing buffers need (each rounded to whole 64-byte lines).
     index_t scratch_size() const {
         if (isa_ == Isa::generic)
-            return gemm_impl::whole_lines<T>(this->m_mc * this->m_kc) +
-                   gemm_impl::whole_lines<T>(this->m_kc * this->m_nc);
-        return gemm_impl::whole_lines<T>(blocks_.mc * blocks_.kc) + gemm_impl::whole_lines<T>(blocks_.kc * blocks_.nc);
+            return whole_lines<T>(this->m_mc * this->m_kc) +
+                   whole_lines<T>(this->m_kc * this->m_nc);
+        return whole_lines<T>(blocks_.mc * blocks_.kc) + whole_lines<T>(blocks_.kc * blocks_.nc);
     }
 
     /// Uses `scratch` (scratch_size() elements, 64-byte aligned, alive while products run) as the packing
@@ -91,18 +84,18 @@ public:
     void attach(T* scratch) {
         if (isa_ == Isa::generic) {
             this->m_blockA = scratch;
-            this->m_blockB = scratch + gemm_impl::whole_lines<T>(this->m_mc * this->m_kc);
+            this->m_blockB = scratch + whole_lines<T>(this->m_mc * this->m_kc);
             return;
         }
         packed_a_ = scratch;
-        packed_b_ = scratch + gemm_impl::whole_lines<T>(blocks_.mc * blocks_.kc);
+        packed_b_ = scratch + whole_lines<T>(blocks_.mc * blocks_.kc);
     }
 
     /// Elements of the buffer gemm_pack_a() fills for an [m x k] op(A): whole register-tile panels of rows,
     /// k deep. 0 on the generic kernels, which have no prepacked form.
     index_t packed_a_size(index_t m, index_t k) const {
         if (isa_ == Isa::generic) return 0;
-        return gemm_impl::whole_lines<T>((m + mr() - 1) / mr() * mr() * k);
+        return whole_lines<T>((m + mr() - 1) / mr() * mr() * k);
     }
 
     /// Rows of the register tile of strata's packed kernels (1 on the generic kernels).
