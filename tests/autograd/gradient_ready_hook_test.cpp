@@ -21,7 +21,8 @@ struct ReadyLog {
         auto& self = *static_cast<ReadyLog*>(self_ptr);
         self.order.push_back(grad);
         for (const Parameter<double>* p : self.params)
-            if (p->grad().data() == grad) self.grads_at_call.emplace_back(p->grad().data(), p->grad().data() + p->numel());
+            if (p->grad().data() == grad)
+                self.grads_at_call.emplace_back(p->grad().data(), p->grad().data() + p->numel());
     }
 };
 
@@ -56,7 +57,8 @@ TEST_CASE("The gradient-ready hook reports each parameter once, when its gradien
         tape.backward(loss);
 
         // Reported in reverse binding order: c (bound last), d, b, a; e (bound without gradients) never.
-        REQUIRE(log.order == std::vector<const void*>{c.grad().data(), d.grad().data(), b.grad().data(), a.grad().data()});
+        REQUIRE(log.order ==
+                std::vector<const void*>{c.grad().data(), d.grad().data(), b.grad().data(), a.grad().data()});
         // Each gradient was already final when reported.
         const std::vector<const Parameter<double>*> reported = {&c, &d, &b, &a};
         for (std::size_t k = 0; k < reported.size(); ++k) {

@@ -53,7 +53,10 @@ public:
     void attach(nn::Module<float>&, const std::vector<Parameter<float>*>& params) override { params_ = params; }
     void average_gradients() override {
         std::vector<double> all;
-        for (Parameter<float>* p : params_) all.insert(all.end(), p->grad().data(), p->grad().data() + p->grad().numel());
+        for (Parameter<float>* p : params_) {
+            const Tensor<float>& g = p->grad();
+            all.insert(all.end(), g.data(), g.data() + g.numel());
+        }
         reduce(all.data(), static_cast<index_t>(all.size()), false);
         std::size_t k = 0;
         for (Parameter<float>* p : params_)
