@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "bench_env.hpp"
 #include "strata/ops/conv2d.hpp"
 
 using namespace strata;
@@ -23,17 +24,7 @@ struct ConvShape {
 };
 
 /// The batch: STRATA_BENCH_BATCH when set to a positive count, else 64.
-const index_t batch = [] {
-    const char* text = std::getenv("STRATA_BENCH_BATCH");
-    if (text == nullptr) return index_t{64};
-    char* end = nullptr;
-    const long value = std::strtol(text, &end, 10);
-    if (end == text || *end != '\0' || value < 1) {
-        std::fprintf(stderr, "conv2d_bench: STRATA_BENCH_BATCH must be a positive count, got '%s'\n", text);
-        std::exit(2);
-    }
-    return static_cast<index_t>(value);
-}();
+const index_t batch = bench::env_count("conv2d_bench", "STRATA_BENCH_BATCH", 64);
 
 const ConvShape shapes[] = {
     {"stem_1to64_k7s2p3_28x28", 1, 64, 28, 7, 2, 3},

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_env.hpp"
 #include "model_workload.hpp"
 
 #ifdef __linux__
@@ -52,19 +53,6 @@ namespace {
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-/// A positive integer from the environment, or `fallback` when unset or empty; exits with a message when malformed.
-index_t env_count(const char* name, index_t fallback) {
-    const char* text = std::getenv(name);
-    if (text == nullptr || *text == '\0') return fallback;
-    char* end = nullptr;
-    const long long v = std::strtoll(text, &end, 10);
-    if (*end != '\0' || v <= 0) {
-        std::fprintf(stderr, "model_bench: %s must be a positive integer, got '%s'\n", name, text);
-        std::exit(2);
-    }
-    return static_cast<index_t>(v);
 }
 
 void model_train(benchmark::State& state, Net net, index_t batch) {
@@ -275,8 +263,8 @@ void model_infer(benchmark::State& state, Net net, index_t batch) {
 }
 
 const bool registered = [] {
-    const index_t batch = env_count("STRATA_BENCH_BATCH", 64);
-    const index_t iters = env_count("STRATA_BENCH_ITERS", 0);  // 0: let Google Benchmark choose
+    const index_t batch = env_count("model_bench", "STRATA_BENCH_BATCH", 64);
+    const index_t iters = env_count("model_bench", "STRATA_BENCH_ITERS", 0);  // 0: let Google Benchmark choose
     struct NetCase {
         const char* family;  // "model" (has a PyTorch peer) or "cifar"
         const char* name;
