@@ -17,7 +17,9 @@ class Tape;
 /// zero_grad() only marks the gradient as cleared; the first reader or writer settles it. Backward's first
 /// write to a cleared gradient overwrites it (so a training step streams no separate pass of zeros over the
 /// weights), and grad() fills it with zeros first when nothing wrote it since. Either way every read through
-/// grad() sees what PyTorch's zero_grad(set_to_none=False) would leave.
+/// grad() sees what PyTorch's zero_grad(set_to_none=False) would leave. Because the first read may write (the
+/// zero-fill), two threads must not make the first read of a cleared gradient at once (threads that only serve
+/// from a model never read gradients).
 template <class T>
 class Parameter {
 public:
