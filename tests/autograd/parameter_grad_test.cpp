@@ -154,3 +154,32 @@ TEST_CASE("conv2d's weight gradient written into a cleared gradient equals the o
         }
     }
 }
+
+TEST_CASE("conv2d on an empty batch leaves a cleared weight gradient at zero", "[autograd][parameter][conv2d]") {
+    // No chunk runs, so no product writes the gradient: each path must still zero it.
+    struct Case {
+        Shape w;
+        index_t size, padding;
+    };
+    for (const Case& k : {Case{{4, 3, 3, 3}, 12, 1}, Case{{4, 3, 3, 3}, 5, 1}, Case{{4, 3, 3, 3}, 1, 1},
+                          Case{{4, 3, 1, 1}, 5, 0}}) {
+        for (const int threads : {1, 2}) {
+            INFO("weight " << k.w << " on " << k.size << "x" << k.size << " maps, threads " << threads);
+#ifdef _OPENMP
+            const int saved = omp_get_max_threads();
+            omp_set_num_threads(threads);
+#endif
+            Parameter<double> p(random_tensor(k.w, 70));
+            poison_and_clear(p);
+            Tape tape;
+            auto x = tape.variable(Tensor<double>(Shape{0, k.w[1], k.size, k.size}));
+            auto y = conv2d(x, tape.parameter(p), Var<double>(), {1, k.padding});
+            const Tensor<double> seed(y.shape());
+            tape.backward(y, seed.view());
+#ifdef _OPENMP
+            omp_set_num_threads(saved);
+#endif
+            CHECK(test::max_abs_diff(p.grad(), Tensor<double>(k.w)) == 0.0);
+        }
+    }
+}

@@ -170,11 +170,8 @@ public:
         T* value = const_cast<T*>(std::as_const(p.value).data());
         T* grad = const_cast<T*>(std::as_const(p.grad_).data());
         auto* slot = new (arena_.allocate(sizeof(detail::VarSlot)))
-            detail::VarSlot{value, grad, p.value.shape(), p.requires_grad, std::is_same_v<T, double>, &p};
-        if (!p.requires_grad) {
-            slot->grad = nullptr;
-            slot->parameter = nullptr;
-        }
+            detail::VarSlot{value, p.requires_grad ? grad : nullptr, p.value.shape(), p.requires_grad,
+                            std::is_same_v<T, double>, p.requires_grad ? &p : nullptr};
         if (ready_hook_ && p.requires_grad && grad_enabled()) mark_parameter(grad, &p, &settle_parameter<T>);
         return Var<T>(this, slot, generation_);
     }

@@ -386,10 +386,9 @@ void conv2d_backward(const Var<T>& x, const Var<T>& weight, const T* dy, const C
     const T* px = x.value().data();
     // The gradient buffers first: made on first use, they must not come from the scratch scope below.
     // The input gradient is written (not added to) when nothing reached it yet and the transposed convolution
-    // computes it (every element); the other paths add into a zeroed one.
+    // computes it (every element); the other paths add into grad(), zeroed on first use.
     bool dx_fresh = false;
-    T* dx_all = x.requires_grad() ? x.grad_for_write(dx_fresh).data() : nullptr;
-    if (dx_fresh && !transposed_dx) std::fill_n(dx_all, x.numel(), T(0));
+    T* dx_all = !x.requires_grad() ? nullptr : transposed_dx ? x.grad_for_write(dx_fresh).data() : x.grad().data();
     T* dx = need_dx ? dx_all : nullptr;
     bool dw_fresh = false;  // dw holds no gradient yet (new, or cleared by zero_grad()): write it, do not add
     T* dw_all = wants_dw ? weight.grad_for_write(dw_fresh).data() : nullptr;
