@@ -135,13 +135,19 @@ TEST_CASE("A weight cache is refilled when the kernel family changes", "[ops][co
     const Tensor<double> w = random_tensor({4, 2, 3, 3}, 11), b = random_tensor({4}, 12);
     const Tensor<double> x = random_tensor({3, 2, 6, 6}, 13);
     ConvWeightCache<double> cache(w);
+    // The portable path packs nothing; a kernel family refills the cache only when it was filled for another one
+    // (on a machine with a single family, AVX2 only, the second round finds its packing still there).
     std::uint64_t expected_fills = 0;
+    Isa filled_for = Isa::generic;
     for (int round = 0; round < 2; ++round)
         for (const Isa isa : isas) {
             test::IsaScope scope(isa);
             INFO("isa " << isa_name(isa) << ", round " << round);
             CHECK(same_bits(infer(x, w, b, {1, 1}, &cache), infer(x, w, b, {1, 1}, nullptr)));
-            if (isa != Isa::generic) ++expected_fills;
+            if (isa != Isa::generic && isa != filled_for) {
+                ++expected_fills;
+                filled_for = isa;
+            }
             CHECK(cache.fills() == expected_fills);
         }
 }
