@@ -156,6 +156,30 @@ def load_average():
         return "unknown"
 
 
+def cpu_name():
+    """The CPU's model name and its widest vector extension, from /proc/cpuinfo ("AMD EPYC, AVX2")."""
+    model, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model == "unknown CPU":
+                    model = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    widest = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE2"
+    return f"{model}, {widest}"
+
+
+def scaling_cells(rounds, net):
+    """The 1 -> 2 thread training scaling of one side: the median of the rounds' 2-thread / 1-thread rates."""
+    per_round = [x[(net, 2)]["train"] / x[(net, 1)]["train"] for x in rounds
+                 if "train" in x.get((net, 1), {}) and "train" in x.get((net, 2), {}) and x[(net, 1)]["train"]]
+    return fmt_ratios(per_round)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--batch", nargs="+", default=["64"],
@@ -192,7 +216,7 @@ def main():
     load_before = load_average()
     header = ["net", "batch", "threads", "strata train img/s", "torch train img/s", "ratio",
               "strata infer img/s", "torch infer img/s", "ratio"]
-    rows, rss_rows = [], []
+    rows, rss_rows, scaling_rows = [], [], []
     for batch in args.batch:
         s_rounds, t_rounds = [], []
         for r in range(args.rounds):
@@ -211,6 +235,9 @@ def main():
                 paired = [a / b for a, b in zip(sv, tv) if b]
                 cells += [fmt(median(sv)), fmt(median(tv)), fmt_ratios(paired)]
             rows.append(cells)
+        for net in sorted({k[0] for k in keys}, key=lambda n: (n != "resnet18", n)):
+            if (net, 1) in keys and (net, 2) in keys:
+                scaling_rows.append([net, str(batch), scaling_cells(s_rounds, net), scaling_cells(t_rounds, net)])
         if with_rss:
             print(f"compare_peer: batch {batch}: peak RSS ...", file=sys.stderr, flush=True)
             sm, tm = rss_pair(args, batch)
@@ -222,6 +249,13 @@ def main():
     print(line(header))
     for r in rows:
         print(line(r))
+    scaling_header = ["net", "batch", "strata train 1 -> 2 threads", "torch train 1 -> 2 threads"]
+    if scaling_rows:
+        print()
+        sw = [max(len(h), *(len(r[i]) for r in scaling_rows)) for i, h in enumerate(scaling_header)]
+        print("  ".join(h.rjust(w) for h, w in zip(scaling_header, sw)))
+        for r in scaling_rows:
+            print("  ".join(c.rjust(w) for c, w in zip(r, sw)))
     rss_header = ["process", "batch", "threads", "strata peak RSS MB", "torch peak RSS MB", "ratio"]
     if rss_rows:
         print()
@@ -229,18 +263,23 @@ def main():
         print("  ".join(h.rjust(w) for h, w in zip(rss_header, rw)))
         for r in rss_rows:
             print("  ".join(c.rjust(w) for c, w in zip(r, rw)))
-    print(f"\nload average (1/5/15 min): {load_before} before, {load_after} after; steps per case: {args.steps}; "
-          f"rounds: {args.rounds}; instruction sets: {args.isa or 'each side its best'}")
+    print(f"\nCPU: {cpu_name()}, {os.cpu_count()} CPUs; load average (1/5/15 min): {load_before} before, "
+          f"{load_after} after; steps per case: {args.steps}; rounds: {args.rounds}; "
+          f"instruction sets: {args.isa or 'each side its best'}")
 
     if args.out:
         md = ["# strata vs PyTorch: ResNet-18 / Plain-18 on 1x28x28", "",
-              f"{datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')}, {os.cpu_count()} CPUs, load average "
+              f"{datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')}, {cpu_name()}, {os.cpu_count()} CPUs, "
+              f"load average "
               f"{load_before} before / {load_after} after, {args.steps} timed steps per case, {args.rounds} "
               f"round(s) (img/s: medians over the rounds; ratio: median of the paired ratios, range in brackets), "
               f"instruction sets: "
               f"{args.isa or 'each side its best'}. Ratio = strata / torch.",
               "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         md += ["| " + " | ".join(r) + " |" for r in rows]
+        if scaling_rows:
+            md += ["", "| " + " | ".join(scaling_header) + " |", "|" + "---|" * len(scaling_header)]
+            md += ["| " + " | ".join(r) + " |" for r in scaling_rows]
         if rss_rows:
             md += ["", "| " + " | ".join(rss_header) + " |", "|" + "---|" * len(rss_header)]
             md += ["| " + " | ".join(r) + " |" for r in rss_rows]
