@@ -180,6 +180,18 @@ def scaling_cells(rounds, net):
     return fmt_ratios(per_round)
 
 
+def text_table(header, rows):
+    """The rows under their header, each column right-aligned to its widest cell, two spaces apart."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(cells, widths)) for cells in [header] + rows)
+
+
+def markdown_table(header, rows):
+    """The rows under their header as a Markdown table."""
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] +
+                     ["| " + " | ".join(r) + " |" for r in rows])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--batch", nargs="+", default=["64"],
@@ -244,25 +256,10 @@ def main():
             rss_rows.append(["resnet18 train", str(batch), "1", fmt(sm, 0), fmt(tm, 0), fmt(ratio(sm, tm), 2)])
     load_after = load_average()
 
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))
-    print(line(header))
-    for r in rows:
-        print(line(r))
     scaling_header = ["net", "batch", "strata train 1 -> 2 threads", "torch train 1 -> 2 threads"]
-    if scaling_rows:
-        print()
-        sw = [max(len(h), *(len(r[i]) for r in scaling_rows)) for i, h in enumerate(scaling_header)]
-        print("  ".join(h.rjust(w) for h, w in zip(scaling_header, sw)))
-        for r in scaling_rows:
-            print("  ".join(c.rjust(w) for c, w in zip(r, sw)))
     rss_header = ["process", "batch", "threads", "strata peak RSS MB", "torch peak RSS MB", "ratio"]
-    if rss_rows:
-        print()
-        rw = [max(len(h), *(len(r[i]) for r in rss_rows)) for i, h in enumerate(rss_header)]
-        print("  ".join(h.rjust(w) for h, w in zip(rss_header, rw)))
-        for r in rss_rows:
-            print("  ".join(c.rjust(w) for c, w in zip(r, rw)))
+    tables = [(header, rows), (scaling_header, scaling_rows), (rss_header, rss_rows)]
+    print("\n\n".join(text_table(h, r) for h, r in tables if r))
     print(f"\nCPU: {cpu_name()}, {os.cpu_count()} CPUs; load average (1/5/15 min): {load_before} before, "
           f"{load_after} after; steps per case: {args.steps}; rounds: {args.rounds}; "
           f"instruction sets: {args.isa or 'each side its best'}")
@@ -275,14 +272,8 @@ def main():
               f"round(s) (img/s: medians over the rounds; ratio: median of the paired ratios, range in brackets), "
               f"instruction sets: "
               f"{args.isa or 'each side its best'}. Ratio = strata / torch.",
-              "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        md += ["| " + " | ".join(r) + " |" for r in rows]
-        if scaling_rows:
-            md += ["", "| " + " | ".join(scaling_header) + " |", "|" + "---|" * len(scaling_header)]
-            md += ["| " + " | ".join(r) + " |" for r in scaling_rows]
-        if rss_rows:
-            md += ["", "| " + " | ".join(rss_header) + " |", "|" + "---|" * len(rss_header)]
-            md += ["| " + " | ".join(r) + " |" for r in rss_rows]
+              ""]
+        md += ["\n\n".join(markdown_table(h, r) for h, r in tables if r)]
         with open(args.out, "w") as f:
             f.write("\n".join(md) + "\n")
         print(f"compare_peer: wrote {args.out}", file=sys.stderr)
